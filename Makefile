@@ -1,0 +1,51 @@
+# Quick start: `make dev` runs the whole system natively; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON_BIN ?= python3.11
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+SERVICES_WITH_DATABASES := auth_service task_service notification_service
+REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notification_service api_gateway,$(s)/requirements.txt)
+
+.PHONY: help install dev test lint migrate bench clean
+
+help:
+	@echo "make dev    run the four services on :8000-:8003 (Ctrl-C stops them)"
+	@echo "make test   lint, service tests, end-to-end tests, Postman collection, deployment files"
+	@echo "make bench  measure the task list's first page at 10 and 100,000 tasks"
+
+$(VENV)/.installed: $(REQUIREMENTS)
+	test -x $(PYTHON) || $(PYTHON_BIN) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+migrate: $(VENV)/.installed
+	@for service in $(SERVICES_WITH_DATABASES); do \
+		$(VENV)/bin/alembic -c $$service/alembic.ini upgrade head || exit 1; \
+	done
+
+dev: install
+	$(PYTHON) scripts/provision.py dev
+	$(MAKE) --no-print-directory migrate
+	mkdir -p notification_logs
+	$(VENV)/bin/honcho start -f Procfile
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install lint
+	$(PYTHON) scripts/provision.py test
+	$(PYTHON) -m pytest
+
+bench: install
+	$(PYTHON) scripts/provision.py test
+	$(PYTHON) -m benchmarks.task_list_first_page
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

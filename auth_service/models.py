@@ -1,0 +1,23 @@
+from datetime import datetime
+
+from sqlalchemy import Boolean, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from auth_service.db import Base
+from common.db import UTCDateTime, utcnow
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50))
+    email: Mapped[str] = mapped_column(String(320))
+    hashed_password: Mapped[str] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Unique regardless of case, so "JohnDoe" cannot shadow "johndoe" at login.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
+Index("uq_users_email_lower", func.lower(User.email), unique=True)

@@ -1,0 +1,51 @@
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+BCRYPT_MAX_BYTES = 72
+
+
+def _fits_bcrypt(password: str) -> str:
+    if len(password.encode()) > BCRYPT_MAX_BYTES:
+        raise ValueError(f"Password must be at most {BCRYPT_MAX_BYTES} bytes long")
+    return password
+
+
+Password = Annotated[str, Field(min_length=6, examples=["securepassword123"]), AfterValidator(_fits_bcrypt)]
+Username = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=50,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="3-50 letters, digits, '.', '_' or '-'",
+        examples=["johndoe"],
+    ),
+]
+
+
+class UserCreate(BaseModel):
+    username: Username
+    email: EmailStr
+    password: Password
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    email: str
+    is_active: bool
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+
+
+class TokenVerification(BaseModel):
+    valid: Literal[True] = True
+    id: int
+    username: str
+    email: str

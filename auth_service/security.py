@@ -1,0 +1,57 @@
+import threading
+import uuid
+from datetime import timedelta
+
+from jose import JOSEError, jwt
+from passlib.context import CryptContext
+
+from auth_service.schemas import BCRYPT_MAX_BYTES
+from common.db import utcnow
+
+
+class PasswordHasher:
+    """bcrypt behind a small gate, so a burst of logins cannot occupy every worker thread."""
+
+    def __init__(self, rounds: int, concurrency: int) -> None:
+        self._context = CryptContext(schemes=["bcrypt"], bcrypt__rounds=rounds)
+        self._slots = threading.BoundedSemaphore(concurrency)
+        # Checked when the user is unknown, so a wrong name costs as long as a wrong password.
+        self._decoy_hash = self._context.hash("decoy-password")
+
+    def hash(self, password: str) -> str:
+        with self._slots:
+            return self._context.hash(password)
+
+    def verify(self, password: str, hashed: str | None) -> bool:
+        # bcrypt 5 raises past 72 bytes; such a password can never have been registered.
+        if hashed is None or len(password.encode()) > BCRYPT_MAX_BYTES:
+            with self._slots:
+                self._context.verify("decoy-password", self._decoy_hash)
+            return False
+        with self._slots:
+            return self._context.verify(password, hashed)
+
+
+class TokenIssuer:
+    def __init__(self, secret: str, algorithm: str, lifetime: timedelta) -> None:
+        self._secret = secret
+        self._algorithm = algorithm
+        self._lifetime = lifetime
+
+    def issue(self, user_id: int) -> str:
+        now = utcnow()
+        claims = {"sub": str(user_id), "iat": now, "exp": now + self._lifetime, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self._secret, algorithm=self._algorithm)
+
+    def user_id_from(self, token: str) -> int | None:
+        """The user id a valid, unexpired token names; None for anything else."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self._algorithm],
+                options={"require_exp": True, "require_sub": True},
+            )
+            return int(claims["sub"])
+        except (JOSEError, ValueError, TypeError):
+            return None

@@ -1,0 +1,194 @@
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from jose import jwt
+
+from auth_service.config import DEFAULT_JWT_SECRET
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_register_returns_the_user_without_the_password(client: TestClient, new_user: dict):
+    response = client.post("/auth/register", json=new_user)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body == {"id": body["id"], "username": new_user["username"], "email": new_user["email"], "is_active": True}
+
+
+@pytest.mark.parametrize("field", ["username", "email"])
+def test_register_rejects_a_taken_name_or_email_regardless_of_case(client, registered_user, new_user, field):
+    duplicate = {**new_user, "username": new_user["username"] + "x", "email": "x" + new_user["email"]}
+    duplicate[field] = registered_user[field].upper()
+
+    response = client.post("/auth/register", json=duplicate)
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == f"{field.capitalize()} already registered"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"password": "12345"}, "password"),
+        ({"password": "é" * 37}, "password"),  # 37 characters, 74 bytes: over bcrypt's limit
+        ({"username": "a b"}, "username"),
+        ({"username": "ab"}, "username"),
+    ],
+)
+def test_register_rejects_invalid_fields_with_422_naming_the_field(client, new_user, change, field):
+    response = client.post("/auth/register", json={**new_user, **change})
+
+    assert response.status_code == 422
+    assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
+
+
+def test_register_accepts_a_password_of_exactly_72_bytes(client, new_user):
+    response = client.post("/auth/register", json={**new_user, "password": "é" * 36})
+    assert response.status_code == 201
+
+    login = client.post("/auth/login", data={"username": new_user["username"], "password": "é" * 36})
+    assert login.status_code == 200
+
+
+def test_register_rejects_a_missing_body_field(client, new_user):
+    response = client.post("/auth/register", json={"username": new_user["username"]})
+
+    assert response.status_code == 422
+    assert {error["loc"][-1] for error in response.json()["detail"]} == {"email", "password"}
+
+
+@pytest.mark.parametrize("login_field", ["username", "email"])
+def test_login_with_username_or_email_returns_a_bearer_token(client, registered_user, login_field):
+    response = client.post(
+        "/auth/login", data={"username": registered_user[login_field], "password": registered_user["password"]}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    me = client.get("/auth/me", headers=bearer(body["access_token"]))
+    assert me.json()["id"] == registered_user["id"]
+
+
+@pytest.mark.parametrize("password", ["wrong-password", "x" * 200], ids=["wrong", "longer-than-bcrypt-allows"])
+def test_login_with_a_wrong_password_is_401(client, registered_user, password):
+    response = client.post("/auth/login", data={"username": registered_user["username"], "password": password})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Incorrect username or password"}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_login_for_an_unknown_user_is_401(client):
+    response = client.post("/auth/login", data={"username": "nobody-at-all", "password": "whatever"})
+
+    assert response.status_code == 401
+
+
+def test_login_needs_the_form_fields(client):
+    response = client.post("/auth/login", json={"username": "a", "password": "b"})
+
+    assert response.status_code == 422
+
+
+def test_me_returns_the_current_user(client, registered_user, token):
+    response = client.get("/auth/me", headers=bearer(token))
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": registered_user["id"],
+        "username": registered_user["username"],
+        "email": registered_user["email"],
+        "is_active": True,
+    }
+
+
+def test_paths_work_with_a_trailing_slash_without_redirecting(client, token):
+    response = client.get("/auth/me/", headers=bearer(token), follow_redirects=False)
+
+    assert response.status_code == 200
+
+
+def test_verify_names_the_user_a_token_belongs_to(client, registered_user, token):
+    response = client.get("/auth/verify", headers=bearer(token))
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "valid": True,
+        "id": registered_user["id"],
+        "username": registered_user["username"],
+        "email": registered_user["email"],
+    }
+
+
+def _token(claims: dict, secret: str = DEFAULT_JWT_SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def _unsigned_token(claims: dict) -> str:
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def _bad_tokens(user_id: int) -> dict[str, str]:
+    now = datetime.now(UTC)
+    sub = str(user_id)
+    return {
+        "expired": _token({"sub": sub, "exp": now - timedelta(seconds=1)}),
+        "without-exp": _token({"sub": sub}),
+        "other-secret": _token({"sub": sub, "exp": now + timedelta(minutes=5)}, secret="another-secret-" * 3),
+        "alg-none": _unsigned_token({"sub": sub, "exp": int((now + timedelta(minutes=5)).timestamp())}),
+        "other-algorithm": _token({"sub": sub, "exp": now + timedelta(minutes=5)}, algorithm="HS512"),
+        "unknown-user": _token({"sub": "999999999", "exp": now + timedelta(minutes=5)}),
+        "non-numeric-sub": _token({"sub": "abc", "exp": now + timedelta(minutes=5)}),
+        "garbage": "not.a.token",
+        "bad-header": "eyJhbGciOiJSUzI1NiIsImtpZCI6e319.e30.c2ln",
+    }
+
+
+@pytest.mark.parametrize("path", ["/auth/me", "/auth/verify"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "expired",
+        "without-exp",
+        "other-secret",
+        "alg-none",
+        "other-algorithm",
+        "unknown-user",
+        "non-numeric-sub",
+        "garbage",
+        "bad-header",
+    ],
+)
+def test_protected_paths_reject_bad_tokens_with_401(client, registered_user, path, kind):
+    response = client.get(path, headers=bearer(_bad_tokens(registered_user["id"])[kind]))
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Could not validate credentials"}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer"}])
+def test_protected_paths_without_a_bearer_token_are_401(client, headers):
+    response = client.get("/auth/me", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Not authenticated"}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_health_reports_the_database(client):
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"service": "auth_service", "status": "ok", "checks": {"database": "ok"}}

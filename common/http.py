@@ -1,0 +1,53 @@
+"""HTTP conventions shared by the four services: paths, errors and health."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+
+class TrailingSlashMiddleware:
+    """Serve `/tasks/` and `/tasks` alike, without the redirect Starlette would send.
+
+    The redirect's Location names this service's own host and port, which must never reach a
+    client behind the gateway, so the slash is dropped before routing instead.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                scope = dict(scope)
+                scope["path"] = path.rstrip("/") or "/"
+                raw_path = scope.get("raw_path")
+                if raw_path:
+                    scope["raw_path"] = raw_path.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
+
+
+async def unhandled_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("Unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+def install_http_conventions(app: FastAPI) -> None:
+    app.add_middleware(TrailingSlashMiddleware)
+    app.add_exception_handler(Exception, unhandled_error_handler)
+
+
+def health_response(service: str, checks: dict[str, bool], optional: frozenset[str] = frozenset()) -> JSONResponse:
+    """200 while every required check passes, 503 otherwise; optional checks only report."""
+    required_ok = all(ok for name, ok in checks.items() if name not in optional)
+    all_ok = all(checks.values())
+    body = {
+        "service": service,
+        "status": "ok" if all_ok else ("degraded" if required_ok else "unavailable"),
+        "checks": {name: "ok" if ok else "down" for name, ok in checks.items()},
+    }
+    return JSONResponse(body, status_code=200 if required_ok else 503)

@@ -1,0 +1,99 @@
+"""What every test suite here shares: the test servers' addresses and a way to run real services."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+from alembic import command
+from alembic.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Test runs get their own databases and virtual host (see `scripts/provision.py test`), so they
+# never touch what `make dev` serves.
+AUTH_DATABASE_URL = os.environ.get(
+    "TEST_AUTH_DATABASE_URL", "postgresql+psycopg2://postgres:postgres@127.0.0.1:5432/task_manager_test"
+)
+TASK_DATABASE_URL = os.environ.get(
+    "TEST_TASK_DATABASE_URL", "mysql+pymysql://taskuser:taskpassword@127.0.0.1:3306/task_manager_test"
+)
+NOTIFICATION_DATABASE_URL = os.environ.get(
+    "TEST_NOTIFICATION_DATABASE_URL", "mysql+pymysql://notifyuser:notifypassword@127.0.0.1:3306/notifications_test"
+)
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://admin:admin123@127.0.0.1:5672/task_manager_test")
+
+# Fast hashing keeps suites that register many users quick; production keeps the default 12.
+TEST_BCRYPT_ROUNDS = 4
+
+T = TypeVar("T")
+
+
+def migrate(service: str, database_url: str) -> None:
+    config = Config(str(ROOT / service / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+def start_service(module: str, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """Start `module:app` under uvicorn as its own process, the way `make dev` does."""
+    log = open(log_path, "ab")  # noqa: SIM115  (the process owns it until it exits)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{module}:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--timeout-keep-alive",
+            "75",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{base_url} exited with code {process.returncode} before becoming healthy")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{base_url} did not become healthy within {timeout} s")
+
+
+def stop_service(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def poll(probe: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.05) -> T:
+    """Return the first truthy result of `probe`, for results that arrive asynchronously."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing arrived within {timeout} s")
+        time.sleep(interval)
