@@ -11,6 +11,8 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # pika logs each reconnect attempt with a traceback and httpx every request; ours say what matters.
-    for chatty in ("pika", "httpx", "httpcore"):
+    # httpx logs every request; pika logs each reconnect with a traceback and returned messages
+    # with their bodies (user data). The services log what matters themselves.
+    for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    logging.getLogger("pika").setLevel(logging.CRITICAL)

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -97,3 +98,39 @@ def poll(probe: Callable[[], T | None], timeout: float = 10.0, interval: float =
         if time.monotonic() > deadline:
             raise AssertionError(f"nothing arrived within {timeout} s")
         time.sleep(interval)
+
+
+LOG_DIR = ROOT / ".run" / "test-logs"
+
+
+class RunningService:
+    """A service started as a real uvicorn process for the length of a test session."""
+
+    def __init__(self, module: str, port: int, env: dict[str, str]) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.log_path = LOG_DIR / f"{module.split('.')[0]}-{port}.log"
+        self.process = start_service(module, port, env, self.log_path)
+
+    def wait_until_healthy(self) -> "RunningService":
+        wait_until_healthy(self.base_url, self.process)
+        return self
+
+    def stop(self) -> None:
+        stop_service(self.process)
+
+
+def auth_service_env() -> dict[str, str]:
+    return {"AUTH_DATABASE_URL": AUTH_DATABASE_URL, "BCRYPT_ROUNDS": str(TEST_BCRYPT_ROUNDS), "ENVIRONMENT": "test"}
+
+
+def register_and_login(auth_url: str, prefix: str = "user") -> dict:
+    """A new user on the auth service at `auth_url`, with its bearer token."""
+    suffix = uuid.uuid4().hex[:10]
+    user = {"username": f"{prefix}_{suffix}", "email": f"{prefix}_{suffix}@example.com", "password": "test123"}
+    registered = httpx.post(f"{auth_url}/auth/register", json=user, timeout=10)
+    registered.raise_for_status()
+    login = httpx.post(f"{auth_url}/auth/login", data={"username": user["username"], "password": "test123"}, timeout=10)
+    login.raise_for_status()
+    token = login.json()["access_token"]
+    return {**user, "id": registered.json()["id"], "token": token, "headers": {"Authorization": f"Bearer {token}"}}

@@ -1,0 +1,30 @@
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from common.remote_auth import AuthenticatedUser, get_current_user
+from task_service.db import get_db
+from task_service.messaging import OutboxRelay
+from task_service.models import Task
+
+SessionDep = Annotated[Session, Depends(get_db)]
+CurrentUser = Annotated[AuthenticatedUser, Depends(get_current_user)]
+
+
+def get_relay(request: Request) -> OutboxRelay:
+    return request.app.state.relay
+
+
+RelayDep = Annotated[OutboxRelay, Depends(get_relay)]
+
+
+def get_owned_task(task_id: int, user: CurrentUser, session: SessionDep) -> Task:
+    """The task, if it exists and belongs to the caller; another user's task is as missing as a missing one."""
+    task = session.get(Task, task_id)
+    if task is None or task.user_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Task not found")
+    return task
+
+
+OwnedTask = Annotated[Task, Depends(get_owned_task)]

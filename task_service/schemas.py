@@ -1,0 +1,62 @@
+import enum
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from task_service.models import TaskStatus
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class TaskCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title = Field(examples=["Complete project documentation"])
+    description: Description | None = Field(None, examples=["Write comprehensive README and API docs"])
+    status: TaskStatus = TaskStatus.PENDING
+
+
+class TaskUpdate(BaseModel):
+    """Any of the fields; those left out keep their value. `description: null` clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: Description | None = None
+    status: TaskStatus | None = None
+
+    @model_validator(mode="after")
+    def _names_a_field_and_nulls_only_description(self):
+        if not self.model_fields_set:
+            raise ValueError("Give at least one of title, description, status")
+        for field in ("title", "status"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class TaskRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    description: str | None
+    status: TaskStatus
+    user_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskSort(enum.StrEnum):
+    CREATED = "created_at"
+    CREATED_DESC = "-created_at"
+    UPDATED = "updated_at"
+    UPDATED_DESC = "-updated_at"
+    TITLE = "title"
+    TITLE_DESC = "-title"
+
+
+class Message(BaseModel):
+    message: str
