@@ -1,0 +1,36 @@
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from common.config import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    database_url: str = Field(
+        "mysql+pymysql://notifyuser:notifypassword@127.0.0.1:3306/notifications",
+        validation_alias="NOTIFICATION_DATABASE_URL",
+    )
+    auth_service_url: str = "http://127.0.0.1:8001"
+    auth_timeout_seconds: float = Field(5.0, gt=0)
+    rabbitmq_url: str = "amqp://admin:admin123@127.0.0.1:5672/%2F"
+    events_exchange: str = "task_events"
+    queue_name: str = "notifications"
+    # Messages the service can never process (malformed, unknown type) end up here for a person to read.
+    dead_letter_exchange: str = "notifications.dead-letter"
+    dead_letter_queue: str = "notifications.dead-letter"
+    notification_log_file: Path = Path("notification_logs/notifications.log")
+
+    enable_email_notifications: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Task Manager <no-reply@example.com>"
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(10.0, gt=0)
+
+    development_defaults: ClassVar[dict[str, str]] = {
+        "database_url": ":notifypassword@",
+        "rabbitmq_url": ":admin123@",
+    }

@@ -1,0 +1,76 @@
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import sessionmaker
+
+from common.db import create_db_engine, database_is_reachable
+from common.http import create_http_client, health_response, install_http_conventions
+from common.logging import configure_logging
+from common.remote_auth import AuthServiceClient
+from notification_service.config import Settings
+from notification_service.consumer import EventConsumer
+from notification_service.mailer import Mailer
+from notification_service.notifier import NotificationLog, Notifier
+from notification_service.routes import router
+
+SERVICE_NAME = "notification_service"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        config = settings or Settings()
+        configure_logging(config.log_level)
+        engine = create_db_engine(config.database_url)
+        session_factory = sessionmaker(engine, expire_on_commit=False)
+        http_client = create_http_client(httpx.Timeout(config.auth_timeout_seconds))
+        mailer = (
+            Mailer(
+                config.smtp_host,
+                config.smtp_port,
+                config.smtp_from,
+                config.smtp_username,
+                config.smtp_password,
+                config.smtp_starttls,
+                config.smtp_timeout_seconds,
+            )
+            if config.enable_email_notifications
+            else None
+        )
+        notifier = Notifier(session_factory, NotificationLog(config.notification_log_file), mailer)
+        consumer = EventConsumer(
+            notifier,
+            config.rabbitmq_url,
+            config.events_exchange,
+            config.queue_name,
+            config.dead_letter_exchange,
+            config.dead_letter_queue,
+        )
+        app.state.settings = config
+        app.state.engine = engine
+        app.state.session_factory = session_factory
+        app.state.auth_client = AuthServiceClient(config.auth_service_url, http_client)
+        app.state.consumer = consumer
+        consumer.start()
+        yield
+        consumer.stop()
+        await http_client.aclose()
+        engine.dispose()
+
+    app = FastAPI(title="Notification Service", version="1.0.0", lifespan=lifespan)
+    install_http_conventions(app)
+    app.include_router(router)
+
+    @app.get("/health", tags=["health"])
+    async def health(request: Request):
+        database_ok = await run_in_threadpool(database_is_reachable, request.app.state.engine)
+        return health_response(
+            SERVICE_NAME, {"database": database_ok, "consumer": request.app.state.consumer.connected}
+        )
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,102 @@
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pika
+import pytest
+from fastapi.testclient import TestClient
+
+from common.db import utcnow
+from notification_service.config import Settings
+from notification_service.main import create_app
+from tests.helpers import (
+    AUTH_DATABASE_URL,
+    NOTIFICATION_DATABASE_URL,
+    RABBITMQ_URL,
+    RunningService,
+    auth_service_env,
+    migrate,
+    register_and_login,
+)
+
+AUTH_PORT = 18201
+
+
+@pytest.fixture(scope="module")
+def auth_service() -> Iterator[RunningService]:
+    migrate("auth_service", AUTH_DATABASE_URL)
+    service = RunningService("auth_service.main", AUTH_PORT, auth_service_env())
+    try:
+        yield service.wait_until_healthy()
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def settings(auth_service: RunningService, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    migrate("notification_service", NOTIFICATION_DATABASE_URL)
+    return Settings(
+        database_url=NOTIFICATION_DATABASE_URL,
+        auth_service_url=auth_service.base_url,
+        rabbitmq_url=RABBITMQ_URL,
+        notification_log_file=tmp_path_factory.mktemp("logs") / "notifications.log",
+        environment="test",
+    )
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[TestClient]:
+    # Module scope: the consumer must be gone before another suite consumes the same queue.
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def user(auth_service: RunningService) -> dict:
+    return register_and_login(auth_service.base_url, "carol")
+
+
+@pytest.fixture
+def log_lines(settings: Settings) -> Callable[[], list[dict]]:
+    def read() -> list[dict]:
+        path: Path = settings.notification_log_file
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    return read
+
+
+def task_event(user: dict, event_type: str = "task_created", task_id: int = 1, title: str = "Write docs") -> dict:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "occurred_at": utcnow().isoformat(),
+        "version": 1,
+        "data": {
+            "task_id": task_id,
+            "title": title,
+            "description": None,
+            "status": "Pending",
+            "user_id": user["id"],
+            "username": user["username"],
+            "email": user["email"],
+        },
+    }
+
+
+@pytest.fixture
+def publish(settings: Settings) -> Iterator[Callable[..., None]]:
+    """Publish raw bytes to the task events exchange, as the task service's relay would."""
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    channel = connection.channel()
+    channel.exchange_declare(settings.events_exchange, exchange_type="topic", durable=True)
+
+    def send(body: dict | bytes, routing_key: str = "task.created", message_id: str | None = None) -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        properties = pika.BasicProperties(
+            content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent, message_id=message_id
+        )
+        channel.basic_publish(settings.events_exchange, routing_key, payload, properties)
+
+    yield send
+    connection.close()

@@ -1,0 +1,56 @@
+from collections.abc import Iterator
+from email import message_from_bytes
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+
+from notification_service.mailer import Mailer
+from notification_service.main import create_app
+from notification_service.tests.conftest import task_event
+from tests.helpers import poll
+
+SMTP_PORT = 18025
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=SMTP_PORT)
+    controller.start()
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+def test_with_email_enabled_each_event_is_mailed_to_the_task_owner(settings, user, publish, inbox):
+    email_settings = settings.model_copy(
+        update={
+            "enable_email_notifications": True,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": SMTP_PORT,
+            "smtp_starttls": False,
+        }
+    )
+    with TestClient(create_app(email_settings)):
+        publish(task_event(user, task_id=3, title="Mail me"))
+        [message] = poll(lambda: [m for m in inbox.messages if m["To"] == user["email"]])
+
+    assert message["Subject"] == "Task 'Mail me' was created (status: Pending)"
+    assert user["username"] in message.get_payload()
+
+
+def test_a_failed_send_is_reported_not_raised():
+    mailer = Mailer("127.0.0.1", 1, "from@example.com", None, None, starttls=False, timeout=2)
+
+    assert mailer.send("to@example.com", "subject", "body") is False
