@@ -42,7 +42,9 @@ def install_http_conventions(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unhandled_error_handler)
 
 
-def health_response(service: str, checks: dict[str, bool], optional: frozenset[str] = frozenset()) -> JSONResponse:
+def health_response(
+    service: str, checks: dict[str, bool], optional: frozenset[str] = frozenset(), details: dict | None = None
+) -> JSONResponse:
     """200 while every required check passes, 503 otherwise; optional checks only report."""
     required_ok = all(ok for name, ok in checks.items() if name not in optional)
     all_ok = all(checks.values())
@@ -51,6 +53,8 @@ def health_response(service: str, checks: dict[str, bool], optional: frozenset[s
         "status": "ok" if all_ok else ("degraded" if required_ok else "unavailable"),
         "checks": {name: "ok" if ok else "down" for name, ok in checks.items()},
     }
+    if details is not None:
+        body["details"] = details
     return JSONResponse(body, status_code=200 if required_ok else 503)
 
 

@@ -48,17 +48,19 @@ def test_an_unchanged_update_publishes_nothing_and_keeps_updated_at(client, alic
     assert again["updated_at"] == task["updated_at"]
 
 
-def test_a_task_made_while_rabbitmq_is_down_is_kept_and_its_event_delivered_later(settings, alice, task_events):
+def test_a_task_made_while_rabbitmq_is_down_is_kept_and_its_event_delivered_later(client, settings, alice, task_events):
     broker_down = settings.model_copy(update={"rabbitmq_url": "amqp://admin:admin123@127.0.0.1:1/task_manager_test"})
-    with TestClient(create_app(broker_down)) as client:
-        response = client.post("/tasks/", headers=alice["headers"], json={"title": "Written while broker is down"})
-        health = client.get("/health")
+    with TestClient(create_app(broker_down)) as isolated_client:
+        response = isolated_client.post(
+            "/tasks/", headers=alice["headers"], json={"title": "Written while broker is down"}
+        )
+        health = isolated_client.get("/health")
 
     assert response.status_code == 201
     assert health.status_code == 200
     assert health.json()["status"] == "degraded"
     assert health.json()["checks"] == {"database": "ok", "broker": "down"}
-    # The outbox row waits for any relay that reaches the broker: here the session's client.
+    # The outbox row waits for any relay that reaches the broker: here the one of `client`.
     event, _, _ = task_events(lambda e: e["data"]["task_id"] == response.json()["id"])
     assert event["event_type"] == "task_created"
 

@@ -1,0 +1,97 @@
+import asyncio
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+
+from api_gateway.config import Settings
+from api_gateway.proxy import ServiceProxy, Upstream
+from common.http import create_http_client, health_response, install_http_conventions
+from common.logging import configure_logging
+
+SERVICE_NAME = "api_gateway"
+FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+# Which service owns which path prefix; their addresses come from the settings.
+ROUTES = {"auth_service": "/auth", "task_service": "/tasks", "notification_service": "/notifications"}
+
+
+def upstreams_of(settings: Settings) -> dict[str, Upstream]:
+    base_urls = {
+        "auth_service": settings.auth_service_url,
+        "task_service": settings.task_service_url,
+        "notification_service": settings.notification_service_url,
+    }
+    return {service: Upstream(service, prefix, base_urls[service]) for service, prefix in ROUTES.items()}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        config = settings or Settings()
+        configure_logging(config.log_level)
+        client = create_http_client(
+            httpx.Timeout(config.upstream_timeout_seconds, connect=config.connect_timeout_seconds),
+            max_connections=config.max_upstream_connections,
+        )
+        app.state.settings = config
+        app.state.http_client = client
+        app.state.upstreams = upstreams_of(config)
+        app.state.proxy = ServiceProxy(client, config.connect_timeout_seconds, config.upstream_timeout_seconds)
+        yield
+        await client.aclose()
+
+    app = FastAPI(title="Task Manager API Gateway", version="1.0.0", lifespan=lifespan)
+    install_http_conventions(app)
+
+    @app.get("/", tags=["gateway"])
+    async def service_info() -> dict:
+        return {
+            "service": SERVICE_NAME,
+            "version": app.version,
+            "description": "Single entry point of the task manager: auth, tasks and notifications",
+            "routes": "/routes",
+            "health": "/health",
+        }
+
+    @app.get("/routes", tags=["gateway"])
+    async def routes() -> list[dict]:
+        """Which path prefix goes to which service (service addresses stay private)."""
+        return [
+            {"prefix": prefix, "service": service, "methods": FORWARDED_METHODS} for service, prefix in ROUTES.items()
+        ]
+
+    @app.get("/health", tags=["gateway"])
+    async def health(request: Request):
+        state = request.app.state
+        upstreams = list(state.upstreams.values())
+        reports = await asyncio.gather(
+            *(_service_health(state.http_client, u, state.settings.health_timeout_seconds) for u in upstreams)
+        )
+        details = {upstream.service: report for upstream, report in zip(upstreams, reports, strict=True)}
+        # "degraded" still serves (the task service keeps events in its outbox while the broker is away).
+        checks = {service: report.get("status") in ("ok", "degraded") for service, report in details.items()}
+        return health_response(SERVICE_NAME, checks, details=details)
+
+    for service, prefix in ROUTES.items():
+        _add_forwarding_routes(app, service, prefix)
+
+    return app
+
+
+async def _service_health(client: httpx.AsyncClient, upstream: Upstream, timeout: float) -> dict:
+    try:
+        response = await client.get(upstream.base_url.rstrip("/") + "/health", timeout=timeout)
+        return response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"service": upstream.service, "status": "unreachable", "error": type(exc).__name__}
+
+
+def _add_forwarding_routes(app: FastAPI, service: str, prefix: str) -> None:
+    async def forward(request: Request):
+        return await request.app.state.proxy.forward(request, request.app.state.upstreams[service])
+
+    for path in (prefix, prefix + "/{path:path}"):
+        app.add_api_route(path, forward, methods=FORWARDED_METHODS, include_in_schema=False)
+
+
+app = create_app()

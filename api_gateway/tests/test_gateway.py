@@ -1,0 +1,87 @@
+import uuid
+
+import pytest
+
+
+def new_user() -> dict:
+    suffix = uuid.uuid4().hex[:10]
+    return {"username": f"gw_{suffix}", "email": f"gw_{suffix}@example.com", "password": "test123"}
+
+
+def test_root_describes_the_gateway(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response.json()["service"] == "api_gateway"
+
+
+def test_routes_name_each_prefix_and_service_without_internal_addresses(client):
+    response = client.get("/routes")
+
+    assert [(r["prefix"], r["service"]) for r in response.json()] == [
+        ("/auth", "auth_service"),
+        ("/tasks", "task_service"),
+        ("/notifications", "notification_service"),
+    ]
+    assert "127.0.0.1" not in response.text
+
+
+def test_health_is_503_naming_the_services_that_are_down(client):
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"] == {"auth_service": "ok", "task_service": "down", "notification_service": "down"}
+    assert body["details"]["task_service"]["status"] == "unreachable"
+    assert "127.0.0.1" not in response.text
+
+
+def test_requests_are_forwarded_with_status_body_and_headers(client):
+    user = new_user()
+
+    registered = client.post("/auth/register", json=user)
+    duplicate = client.post("/auth/register", json=user)
+    login = client.post("/auth/login", data={"username": user["username"], "password": user["password"]})
+    me = client.get("/auth/me/", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+
+    assert registered.status_code == 201
+    assert registered.json()["username"] == user["username"]
+    assert duplicate.status_code == 409
+    assert duplicate.json() == {"detail": "Username already registered"}
+    assert me.status_code == 200
+    assert me.json()["email"] == user["email"]
+    assert "server" not in me.headers  # the service's own; the gateway's server adds its own
+    assert int(me.headers["content-length"]) == len(me.content)
+
+
+def test_upstream_errors_pass_through_unchanged(client):
+    unauthorized = client.get("/auth/me", headers={"Authorization": "Bearer nope"})
+    invalid = client.post("/auth/register", json={"username": "x"})
+
+    assert unauthorized.status_code == 401
+    assert unauthorized.headers["www-authenticate"] == "Bearer"
+    assert invalid.status_code == 422
+    assert {error["loc"][-1] for error in invalid.json()["detail"]} == {"username", "email", "password"}
+
+
+@pytest.mark.parametrize(("path", "service"), [("/tasks/", "task_service"), ("/notifications", "notification_service")])
+def test_a_service_that_is_down_gives_503_with_a_clear_detail(client, path, service):
+    response = client.get(path, headers={"Authorization": "Bearer whatever"})
+
+    assert response.status_code == 503
+    assert response.json() == {"detail": f"{service} is unavailable"}
+
+
+@pytest.mark.parametrize("path", ["/tasks/%2e%2e/auth/me", "/auth/%2E%2E/tasks", "/tasks/.%2e/auth/me", "/auth/a%2fb"])
+def test_paths_that_could_escape_a_prefix_are_refused(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_unknown_paths_are_404_from_the_gateway_itself(client):
+    response = client.get("/admin")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
