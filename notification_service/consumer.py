@@ -20,6 +20,7 @@ from notification_service.schemas import TaskEvent
 logger = logging.getLogger(__name__)
 
 RECONNECT_DELAY_MAX_SECONDS = 30.0
+CONNECTION_NAME = "notification_service consumer"
 RETRY_PAUSE_SECONDS = 2.0
 PREFETCH_COUNT = 20
 
@@ -40,6 +41,8 @@ class EventConsumer:
         self._parameters.blocked_connection_timeout = 30
         self._parameters.connection_attempts = 1
         self._parameters.socket_timeout = 5
+        # Shown in the management UI's connection list, so an operator sees who is connected.
+        self._parameters.client_properties = {"connection_name": CONNECTION_NAME}
         self._exchange = exchange
         self._queue = queue
         self._dead_letter_exchange = dead_letter_exchange

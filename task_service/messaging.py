@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 EVENT_VERSION = 1
 RECONNECT_DELAY_MAX_SECONDS = 30.0
+CONNECTION_NAME = "task_service outbox relay"
 
 
 def record_event(session: Session, event_type: str, task: Task, user: AuthenticatedUser) -> OutboxEvent:
@@ -71,6 +72,8 @@ class OutboxRelay:
         self._parameters.blocked_connection_timeout = 30
         self._parameters.connection_attempts = 1
         self._parameters.socket_timeout = 5
+        # Shown in the management UI's connection list, so an operator sees who is connected.
+        self._parameters.client_properties = {"connection_name": CONNECTION_NAME}
         self._exchange = exchange
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size

@@ -1,6 +1,7 @@
 """What every test suite here shares: the test servers' addresses and a way to run real services."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -43,6 +44,10 @@ def migrate(service: str, database_url: str) -> None:
 
 def start_service(module: str, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
     """Start `module:app` under uvicorn as its own process, the way `make dev` does."""
+    # Otherwise a leftover server on the port would answer the health checks in this one's place.
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is already in use: stop whatever listens there first")
     log = open(log_path, "ab")  # noqa: SIM115  (the process owns it until it exits)
     return subprocess.Popen(
         [
@@ -134,3 +139,18 @@ def register_and_login(auth_url: str, prefix: str = "user") -> dict:
     login.raise_for_status()
     token = login.json()["access_token"]
     return {**user, "id": registered.json()["id"], "token": token, "headers": {"Authorization": f"Bearer {token}"}}
+
+
+def drop_broker_connections(connection_name: str) -> None:
+    """Make RabbitMQ close the named client connections in the test vhost, as a broker restart would."""
+    vhost = RABBITMQ_URL.rsplit("/", 1)[1]
+    listing = subprocess.run(
+        ["rabbitmqctl", "list_connections", "-p", vhost, "pid", "client_properties", "--no-table-headers", "-q"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    pids = [line.split("\t", 1)[0] for line in listing.stdout.splitlines() if f'"{connection_name}"' in line]
+    assert pids, f"no connection named {connection_name!r} in vhost {vhost!r}"
+    for pid in pids:
+        subprocess.run(["rabbitmqctl", "close_connection", pid, "closed by a test"], check=True, capture_output=True)

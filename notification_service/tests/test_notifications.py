@@ -4,8 +4,9 @@ import logging
 import pika
 import pytest
 
+from notification_service.consumer import CONNECTION_NAME
 from notification_service.tests.conftest import task_event
-from tests.helpers import RABBITMQ_URL, poll, register_and_login
+from tests.helpers import RABBITMQ_URL, drop_broker_connections, poll, register_and_login
 
 
 def notifications_of(client, user: dict) -> list[dict]:
@@ -114,3 +115,14 @@ def test_health_reports_database_and_consumer(client):
         "status": "ok",
         "checks": {"database": "ok", "consumer": "ok"},
     }
+
+
+def test_the_consumer_reconnects_after_the_broker_drops_it(client, user, publish):
+    poll(lambda: client.app.state.consumer.connected)
+
+    drop_broker_connections(CONNECTION_NAME)
+    poll(lambda: client.app.state.consumer.connected, timeout=15)
+    publish(task_event(user, task_id=12, title="After the restart"))
+
+    [notification] = poll(lambda: notifications_of(client, user))
+    assert notification["title"] == "After the restart"

@@ -2,6 +2,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from task_service.main import create_app
+from task_service.messaging import CONNECTION_NAME
+from tests.helpers import drop_broker_connections, poll
 
 
 def test_task_created_event_carries_the_envelope(client, alice, task_events):
@@ -84,3 +86,15 @@ def test_health_reports_database_and_broker(client):
         "status": "ok",
         "checks": {"database": "ok", "broker": "ok"},
     }
+
+
+def test_the_relay_reconnects_after_the_broker_drops_it(client, alice, task_events):
+    relay = client.app.state.relay
+    poll(lambda: relay.connected)
+
+    drop_broker_connections(CONNECTION_NAME)
+    poll(lambda: relay.connected, timeout=15)
+    task = client.post("/tasks/", headers=alice["headers"], json={"title": "After the restart"}).json()
+
+    event, _, _ = task_events(lambda e: e["data"]["task_id"] == task["id"])
+    assert event["data"]["title"] == "After the restart"

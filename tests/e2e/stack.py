@@ -5,6 +5,7 @@ the e2e suite starts it once per session.
 """
 
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,9 +94,15 @@ def start_stack() -> Stack:
     return stack
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    # `kill` stops the stack as cleanly as Ctrl-C, services included.
+    signal.signal(signal.SIGTERM, _interrupt)
     running = start_stack()
-    print(f"Gateway on {running.url('gateway')}; logs in {ROOT / '.run' / 'test-logs'}. Ctrl-C stops.")
+    print(f"Gateway on {running.url('gateway')}; logs in {ROOT / '.run' / 'test-logs'}. Ctrl-C stops.", flush=True)
     try:
         while True:
             time.sleep(1)
