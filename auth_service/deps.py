@@ -4,9 +4,9 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from auth_service.db import get_db
 from auth_service.models import User
 from auth_service.security import PasswordHasher, TokenIssuer
+from common.db import get_db
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 

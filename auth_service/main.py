@@ -3,12 +3,11 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.orm import sessionmaker
 
 from auth_service.config import Settings
 from auth_service.routes import router
 from auth_service.security import PasswordHasher, TokenIssuer
-from common.db import create_db_engine, database_is_reachable
+from common.db import Database
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
 
@@ -20,16 +19,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         config = settings or Settings()
         configure_logging(config.log_level)
-        engine = create_db_engine(config.database_url)
+        database = Database(config.database_url)
         app.state.settings = config
-        app.state.engine = engine
-        app.state.session_factory = sessionmaker(engine, expire_on_commit=False)
+        app.state.database = database
         app.state.hasher = PasswordHasher(config.bcrypt_rounds, config.hashing_concurrency)
         app.state.token_issuer = TokenIssuer(
             config.jwt_secret_key, config.jwt_algorithm, timedelta(minutes=config.access_token_expire_minutes)
         )
         yield
-        engine.dispose()
+        database.dispose()
 
     app = FastAPI(title="Auth Service", version="1.0.0", lifespan=lifespan)
     install_http_conventions(app)
@@ -37,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health", tags=["health"])
     async def health(request: Request):
-        database_ok = await run_in_threadpool(database_is_reachable, request.app.state.engine)
+        database_ok = await run_in_threadpool(request.app.state.database.is_reachable)
         return health_response(SERVICE_NAME, {"database": database_ok})
 
     return app

@@ -12,13 +12,12 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from tests.helpers import (
-    AUTH_DATABASE_URL,
     RABBITMQ_URL,
     TASK_DATABASE_URL,
     RunningService,
-    auth_service_env,
     migrate,
     register_and_login,
+    running_auth_service,
 )
 
 AUTH_PORT, TASK_PORT = 18501, 18502
@@ -74,10 +73,13 @@ def summary(timings: list[float]) -> str:
 
 
 def main() -> None:
-    migrate("auth_service", AUTH_DATABASE_URL)
+    with running_auth_service(AUTH_PORT) as auth:
+        measure(auth)
+
+
+def measure(auth: RunningService) -> None:
     migrate("task_service", TASK_DATABASE_URL)
     engine = create_engine(TASK_DATABASE_URL)
-    auth = RunningService("auth_service.main", AUTH_PORT, auth_service_env()).wait_until_healthy()
     task = RunningService(
         "task_service.main",
         TASK_PORT,
@@ -112,7 +114,6 @@ def main() -> None:
         for user in users.values():
             remove(engine, user["id"])
         task.stop()
-        auth.stop()
         engine.dispose()
 
 

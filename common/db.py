@@ -1,7 +1,10 @@
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from fastapi import Request
 from sqlalchemy import DateTime, Engine, create_engine, text
 from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 
@@ -50,3 +53,23 @@ def database_is_reachable(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+class Database:
+    """A service's engine and session factory, opened in its lifespan and disposed at shutdown."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_db_engine(url)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def is_reachable(self) -> bool:
+        return database_is_reachable(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request, closed when the response is done (the `SessionDep` of every service)."""
+    with request.app.state.database.session_factory() as session:
+        yield session

@@ -1,13 +1,5 @@
-from collections.abc import Iterator
-
-from fastapi import Request
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
     pass
-
-
-def get_db(request: Request) -> Iterator[Session]:
-    with request.app.state.session_factory() as session:
-        yield session

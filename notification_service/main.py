@@ -3,9 +3,8 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.orm import sessionmaker
 
-from common.db import create_db_engine, database_is_reachable
+from common.db import Database
 from common.http import create_http_client, health_response, install_http_conventions
 from common.logging import configure_logging
 from common.remote_auth import AuthServiceClient
@@ -23,8 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         config = settings or Settings()
         configure_logging(config.log_level)
-        engine = create_db_engine(config.database_url)
-        session_factory = sessionmaker(engine, expire_on_commit=False)
+        database = Database(config.database_url)
         http_client = create_http_client(httpx.Timeout(config.auth_timeout_seconds))
         mailer = (
             Mailer(
@@ -39,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if config.enable_email_notifications
             else None
         )
-        notifier = Notifier(session_factory, NotificationLog(config.notification_log_file), mailer)
+        notifier = Notifier(database.session_factory, NotificationLog(config.notification_log_file), mailer)
         consumer = EventConsumer(
             notifier,
             config.rabbitmq_url,
@@ -49,15 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             config.dead_letter_queue,
         )
         app.state.settings = config
-        app.state.engine = engine
-        app.state.session_factory = session_factory
+        app.state.database = database
         app.state.auth_client = AuthServiceClient(config.auth_service_url, http_client)
         app.state.consumer = consumer
         consumer.start()
         yield
         consumer.stop()
         await http_client.aclose()
-        engine.dispose()
+        database.dispose()
 
     app = FastAPI(title="Notification Service", version="1.0.0", lifespan=lifespan)
     install_http_conventions(app)
@@ -65,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health", tags=["health"])
     async def health(request: Request):
-        database_ok = await run_in_threadpool(database_is_reachable, request.app.state.engine)
+        database_ok = await run_in_threadpool(request.app.state.database.is_reachable)
         return health_response(
             SERVICE_NAME, {"database": database_ok, "consumer": request.app.state.consumer.connected}
         )

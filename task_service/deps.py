@@ -3,8 +3,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
+from common.db import get_db
 from common.remote_auth import AuthenticatedUser, get_current_user
-from task_service.db import get_db
 from task_service.messaging import OutboxRelay
 from task_service.models import Task
 

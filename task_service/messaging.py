@@ -6,7 +6,6 @@ and `mandatory`, and deletes a row only after the broker has taken responsibilit
 crash in between republishes it, which the consumer's `event_id` check makes harmless.
 """
 
-import contextlib
 import json
 import logging
 import threading
@@ -14,11 +13,12 @@ import time
 import uuid
 
 import pika
-from pika.exceptions import AMQPError, UnroutableError
+from pika.exceptions import UnroutableError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.broker import BrokerWorker
 from common.db import utcnow
 from common.remote_auth import AuthenticatedUser
 from task_service.models import OutboxEvent, Task
@@ -26,8 +26,6 @@ from task_service.models import OutboxEvent, Task
 logger = logging.getLogger(__name__)
 
 EVENT_VERSION = 1
-RECONNECT_DELAY_MAX_SECONDS = 30.0
-CONNECTION_NAME = "task_service outbox relay"
 
 
 def record_event(session: Session, event_type: str, task: Task, user: AuthenticatedUser) -> OutboxEvent:
@@ -55,8 +53,11 @@ def record_event(session: Session, event_type: str, task: Task, user: Authentica
     return event
 
 
-class OutboxRelay:
+class OutboxRelay(BrokerWorker):
     """Moves outbox rows to the `task_events` exchange from one thread with its own connection."""
+
+    connection_name = "task_service outbox relay"
+    retryable_errors = (*BrokerWorker.retryable_errors, SQLAlchemyError)
 
     def __init__(
         self,
@@ -66,60 +67,31 @@ class OutboxRelay:
         poll_seconds: float,
         batch_size: int = 100,
     ) -> None:
+        super().__init__(rabbitmq_url)
         self._session_factory = session_factory
-        self._parameters = pika.URLParameters(rabbitmq_url)
-        self._parameters.heartbeat = 30
-        self._parameters.blocked_connection_timeout = 30
-        self._parameters.connection_attempts = 1
-        self._parameters.socket_timeout = 5
-        # Shown in the management UI's connection list, so an operator sees who is connected.
-        self._parameters.client_properties = {"connection_name": CONNECTION_NAME}
         self._exchange = exchange
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
-        self.connected = False
         self._waiting_for_queue = False
 
-    def start(self) -> None:
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        super().stop()
 
     def wake(self) -> None:
         """Publish now rather than at the next poll: a request has just committed an event."""
         self._wake.set()
 
-    def _run(self) -> None:
-        delay = 1.0
-        while not self._stop.is_set():
-            connection = None
-            try:
-                connection = pika.BlockingConnection(self._parameters)
-                channel = connection.channel()
-                channel.exchange_declare(self._exchange, exchange_type="topic", durable=True)
-                channel.confirm_delivery()
-                self.connected = True
-                delay = 1.0
-                logger.info("Outbox relay connected to RabbitMQ")
-                self._relay_until_stopped(connection, channel)
-            except (AMQPError, OSError, SQLAlchemyError) as exc:
-                logger.warning("Outbox relay paused (%s: %s); retrying in %.0f s", type(exc).__name__, exc, delay)
-                self._stop.wait(delay)
-                delay = min(delay * 2, RECONNECT_DELAY_MAX_SECONDS)
-            finally:
-                self.connected = False
-                if connection is not None and connection.is_open:
-                    with contextlib.suppress(AMQPError):
-                        connection.close()
+    def serve(self, connection: pika.BlockingConnection) -> None:
+        channel = connection.channel()
+        channel.exchange_declare(self._exchange, exchange_type="topic", durable=True)
+        channel.confirm_delivery()
+        logger.info("Outbox relay connected to RabbitMQ")
+        self._relay_until_stopped(connection, channel)
 
     def _relay_until_stopped(self, connection: pika.BlockingConnection, channel) -> None:
-        while not self._stop.is_set():
+        while not self.stopping.is_set():
             self._wake.clear()
             try:
                 published = self._publish_batch(channel)

@@ -6,7 +6,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -127,6 +128,17 @@ class RunningService:
 
 def auth_service_env() -> dict[str, str]:
     return {"AUTH_DATABASE_URL": AUTH_DATABASE_URL, "BCRYPT_ROUNDS": str(TEST_BCRYPT_ROUNDS), "ENVIRONMENT": "test"}
+
+
+@contextmanager
+def running_auth_service(port: int) -> Iterator[RunningService]:
+    """The real auth service, for suites whose service checks tokens by calling it."""
+    migrate("auth_service", AUTH_DATABASE_URL)
+    service = RunningService("auth_service.main", port, auth_service_env())
+    try:
+        yield service.wait_until_healthy()
+    finally:
+        service.stop()
 
 
 def register_and_login(auth_url: str, prefix: str = "user") -> dict:

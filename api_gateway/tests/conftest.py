@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from api_gateway.config import Settings
 from api_gateway.main import create_app
-from tests.helpers import AUTH_DATABASE_URL, RunningService, auth_service_env, migrate
+from tests.helpers import RunningService, running_auth_service
 
 AUTH_PORT = 18301
 CLOSED_PORT_URL = "http://127.0.0.1:1"
@@ -13,12 +13,8 @@ CLOSED_PORT_URL = "http://127.0.0.1:1"
 
 @pytest.fixture(scope="module")
 def auth_service() -> Iterator[RunningService]:
-    migrate("auth_service", AUTH_DATABASE_URL)
-    service = RunningService("auth_service.main", AUTH_PORT, auth_service_env())
-    try:
-        yield service.wait_until_healthy()
-    finally:
-        service.stop()
+    with running_auth_service(AUTH_PORT) as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,12 @@ from common.db import utcnow
 from notification_service.config import Settings
 from notification_service.main import create_app
 from tests.helpers import (
-    AUTH_DATABASE_URL,
     NOTIFICATION_DATABASE_URL,
     RABBITMQ_URL,
     RunningService,
-    auth_service_env,
     migrate,
     register_and_login,
+    running_auth_service,
 )
 
 AUTH_PORT = 18201
@@ -25,12 +24,8 @@ AUTH_PORT = 18201
 
 @pytest.fixture(scope="module")
 def auth_service() -> Iterator[RunningService]:
-    migrate("auth_service", AUTH_DATABASE_URL)
-    service = RunningService("auth_service.main", AUTH_PORT, auth_service_env())
-    try:
-        yield service.wait_until_healthy()
-    finally:
-        service.stop()
+    with running_auth_service(AUTH_PORT) as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import logging
 import pika
 import pytest
 
-from notification_service.consumer import CONNECTION_NAME
+from notification_service.consumer import EventConsumer
 from notification_service.tests.conftest import task_event
 from tests.helpers import RABBITMQ_URL, drop_broker_connections, poll, register_and_login
 
@@ -120,7 +120,7 @@ def test_health_reports_database_and_consumer(client):
 def test_the_consumer_reconnects_after_the_broker_drops_it(client, user, publish):
     poll(lambda: client.app.state.consumer.connected)
 
-    drop_broker_connections(CONNECTION_NAME)
+    drop_broker_connections(EventConsumer.connection_name)
     poll(lambda: client.app.state.consumer.connected, timeout=15)
     publish(task_event(user, task_id=12, title="After the restart"))
 

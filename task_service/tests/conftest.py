@@ -8,14 +8,13 @@ from fastapi.testclient import TestClient
 from task_service.config import Settings
 from task_service.main import create_app
 from tests.helpers import (
-    AUTH_DATABASE_URL,
     RABBITMQ_URL,
     TASK_DATABASE_URL,
     RunningService,
-    auth_service_env,
     migrate,
     poll,
     register_and_login,
+    running_auth_service,
 )
 
 AUTH_PORT = 18101
@@ -24,12 +23,8 @@ AUTH_PORT = 18101
 @pytest.fixture(scope="session")
 def auth_service() -> Iterator[RunningService]:
     """The real auth service: the task service checks every token by calling it."""
-    migrate("auth_service", AUTH_DATABASE_URL)
-    service = RunningService("auth_service.main", AUTH_PORT, auth_service_env())
-    try:
-        yield service.wait_until_healthy()
-    finally:
-        service.stop()
+    with running_auth_service(AUTH_PORT) as service:
+        yield service
 
 
 @pytest.fixture(scope="session")

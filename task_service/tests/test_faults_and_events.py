@@ -2,7 +2,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from task_service.main import create_app
-from task_service.messaging import CONNECTION_NAME
+from task_service.messaging import OutboxRelay
 from tests.helpers import drop_broker_connections, poll
 
 
@@ -92,7 +92,7 @@ def test_the_relay_reconnects_after_the_broker_drops_it(client, alice, task_even
     relay = client.app.state.relay
     poll(lambda: relay.connected)
 
-    drop_broker_connections(CONNECTION_NAME)
+    drop_broker_connections(OutboxRelay.connection_name)
     poll(lambda: relay.connected, timeout=15)
     task = client.post("/tasks/", headers=alice["headers"], json={"title": "After the restart"}).json()
 
