@@ -5,8 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from jose import jwt
+from sqlalchemy import create_engine, text
 
 from auth_service.config import DEFAULT_JWT_SECRET
+from tests.helpers import AUTH_DATABASE_URL
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -192,3 +194,21 @@ def test_health_reports_the_database(client):
 
     assert response.status_code == 200
     assert response.json() == {"service": "auth_service", "status": "ok", "checks": {"database": "ok"}}
+
+
+def test_requests_succeed_after_the_database_drops_every_connection(client, registered_user, token):
+    client.get("/auth/me", headers=bearer(token))  # the pool now holds an open connection
+    engine = create_engine(AUTH_DATABASE_URL)
+    with engine.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    engine.dispose()
+
+    response = client.get("/auth/me", headers=bearer(token))
+
+    assert response.status_code == 200
+    assert response.json()["id"] == registered_user["id"]

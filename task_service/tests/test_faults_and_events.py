@@ -1,9 +1,10 @@
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from task_service.main import create_app
 from task_service.messaging import OutboxRelay
-from tests.helpers import drop_broker_connections, poll
+from tests.helpers import TASK_DATABASE_URL, drop_broker_connections, poll
 
 
 def test_task_created_event_carries_the_envelope(client, alice, task_events):
@@ -98,3 +99,21 @@ def test_the_relay_reconnects_after_the_broker_drops_it(client, alice, task_even
 
     event, _, _ = task_events(lambda e: e["data"]["task_id"] == task["id"])
     assert event["data"]["title"] == "After the restart"
+
+
+def test_requests_succeed_after_the_database_drops_every_connection(client, alice, task_events):
+    client.get("/tasks/", headers=alice["headers"])  # the pool now holds open connections
+    engine = create_engine(TASK_DATABASE_URL)
+    with engine.connect() as connection:
+        ids = connection.execute(
+            text("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'taskuser' AND ID <> CONNECTION_ID()")
+        ).scalars()
+        for connection_id in ids:
+            connection.execute(text(f"KILL {int(connection_id)}"))
+    engine.dispose()
+
+    created = client.post("/tasks/", headers=alice["headers"], json={"title": "After the database restart"})
+
+    assert created.status_code == 201
+    event, _, _ = task_events(lambda e: e["data"]["task_id"] == created.json()["id"])
+    assert event["event_type"] == "task_created"
