@@ -15,9 +15,20 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320))
     hashed_password: Mapped[str] = mapped_column(String(100))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every token; raising it (on a password change) invalidates all tokens issued before.
+    token_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # Unique regardless of case, so "JohnDoe" cannot shadow "johndoe" at login.
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+
+
+class RevokedToken(Base):
+    """A token signed out before it expired; kept until its expiry, when it is refused anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

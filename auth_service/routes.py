@@ -2,12 +2,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from auth_service.deps import CurrentUser, HasherDep, SessionDep, TokenIssuerDep
-from auth_service.models import User
-from auth_service.schemas import Token, TokenVerification, UserCreate, UserRead
+from auth_service.deps import AccessTokenDep, CurrentUser, HasherDep, SessionDep, TokenIssuerDep
+from auth_service.models import RevokedToken, User
+from auth_service.schemas import PasswordChange, Token, TokenVerification, UserCreate, UserRead, UserUpdate
+from common.db import utcnow
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -34,11 +35,16 @@ def register(body: UserCreate, session: SessionDep, hasher: HasherDep) -> User:
     return user
 
 
-def _ensure_available(session: SessionDep, username: str, email: str) -> None:
-    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "Username already registered")
-    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "Email already registered")
+def _ensure_available(
+    session: SessionDep, username: str | None, email: str | None, except_user_id: int | None = None
+) -> None:
+    """409 when another user has `username` or `email` (in any case)."""
+    for field, column, value in (("Username", User.username, username), ("Email", User.email, email)):
+        if value is None:
+            continue
+        taken_by = session.scalar(select(User.id).where(func.lower(column) == value.lower()))
+        if taken_by is not None and taken_by != except_user_id:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"{field} already registered")
 
 
 @router.post("/login", response_model=Token, responses={401: {"description": "Incorrect username or password"}})
@@ -56,12 +62,52 @@ def login(
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "Incorrect username or password", headers={"WWW-Authenticate": "Bearer"}
         )
-    return Token(access_token=issuer.issue(user.id))
+    return Token(access_token=issuer.issue(user.id, user.token_version))
 
 
 @router.get("/me", response_model=UserRead)
 def read_me(user: CurrentUser) -> User:
     return user
+
+
+@router.patch("/me", response_model=UserRead, responses={409: {"description": "Username or email already taken"}})
+def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> User:
+    changes = body.model_dump(exclude_unset=True)
+    if "email" in changes:
+        changes["email"] = changes["email"].lower()
+    _ensure_available(session, changes.get("username"), changes.get("email"), except_user_id=user.id)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        _ensure_available(session, changes.get("username"), changes.get("email"), except_user_id=user.id)
+        raise
+    return user
+
+
+@router.post(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={400: {"description": "Current password is incorrect"}},
+)
+def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep, hasher: HasherDep) -> None:
+    """Set a new password. Every token issued until now stops working: log in again."""
+    if not hasher.verify(body.current_password, user.hashed_password):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Current password is incorrect")
+    user.hashed_password = hasher.hash(body.new_password)
+    user.token_version += 1
+    session.commit()
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(access_token: AccessTokenDep, user: CurrentUser, session: SessionDep) -> None:
+    """Revoke this token at once, for every service (they all check tokens here)."""
+    session.add(RevokedToken(token_id=access_token.token_id, expires_at=access_token.expires_at))
+    # Expired tokens are refused anyway: their revocations are no longer needed.
+    session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+    session.commit()
 
 
 @router.get("/verify", response_model=TokenVerification)

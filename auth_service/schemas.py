@@ -1,6 +1,6 @@
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 BCRYPT_MAX_BYTES = 72
 
@@ -28,6 +28,29 @@ class UserCreate(BaseModel):
     username: Username
     email: EmailStr
     password: Password
+
+
+class UserUpdate(BaseModel):
+    """Any of the fields; those left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username | None = None
+    email: EmailStr | None = None
+
+    @model_validator(mode="after")
+    def _names_a_field_without_nulls(self):
+        if not self.model_fields_set:
+            raise ValueError("Give at least one of username, email")
+        for field in self.model_fields_set:
+            if getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: Password
 
 
 class UserRead(BaseModel):

@@ -1,6 +1,7 @@
 import threading
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from jose import JOSEError, jwt
 from passlib.context import CryptContext
@@ -32,26 +33,47 @@ class PasswordHasher:
             return self._context.verify(password, hashed)
 
 
+@dataclass(frozen=True)
+class AccessToken:
+    """The claims of a token that is well-formed, correctly signed and not expired."""
+
+    user_id: int
+    token_id: str
+    version: int
+    expires_at: datetime
+
+
 class TokenIssuer:
     def __init__(self, secret: str, algorithm: str, lifetime: timedelta) -> None:
         self._secret = secret
         self._algorithm = algorithm
         self._lifetime = lifetime
 
-    def issue(self, user_id: int) -> str:
+    def issue(self, user_id: int, version: int) -> str:
         now = utcnow()
-        claims = {"sub": str(user_id), "iat": now, "exp": now + self._lifetime, "jti": uuid.uuid4().hex}
+        claims = {
+            "sub": str(user_id),
+            "iat": now,
+            "exp": now + self._lifetime,
+            "jti": uuid.uuid4().hex,
+            "ver": version,
+        }
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
 
-    def user_id_from(self, token: str) -> int | None:
-        """The user id a valid, unexpired token names; None for anything else."""
+    def read(self, token: str) -> AccessToken | None:
+        """The claims of `token`, or None for anything but a valid, unexpired token of ours."""
         try:
             claims = jwt.decode(
                 token,
                 self._secret,
                 algorithms=[self._algorithm],
-                options={"require_exp": True, "require_sub": True},
+                options={"require_exp": True, "require_sub": True, "require_jti": True},
             )
-            return int(claims["sub"])
-        except (JOSEError, ValueError, TypeError):
+            return AccessToken(
+                user_id=int(claims["sub"]),
+                token_id=str(claims["jti"]),
+                version=int(claims["ver"]),
+                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            )
+        except (JOSEError, ValueError, TypeError, KeyError):
             return None

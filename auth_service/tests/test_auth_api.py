@@ -142,19 +142,36 @@ def _unsigned_token(claims: dict) -> str:
 
 
 def _bad_tokens(user_id: int) -> dict[str, str]:
-    now = datetime.now(UTC)
-    sub = str(user_id)
+    """Tokens that each differ from a valid one for `user_id` in exactly one way."""
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    valid = {"sub": str(user_id), "exp": expires, "jti": "a" * 32, "ver": 0}
+
+    def without(claim: str) -> dict:
+        return {name: value for name, value in valid.items() if name != claim}
+
     return {
-        "expired": _token({"sub": sub, "exp": now - timedelta(seconds=1)}),
-        "without-exp": _token({"sub": sub}),
-        "other-secret": _token({"sub": sub, "exp": now + timedelta(minutes=5)}, secret="another-secret-" * 3),
-        "alg-none": _unsigned_token({"sub": sub, "exp": int((now + timedelta(minutes=5)).timestamp())}),
-        "other-algorithm": _token({"sub": sub, "exp": now + timedelta(minutes=5)}, algorithm="HS512"),
-        "unknown-user": _token({"sub": "999999999", "exp": now + timedelta(minutes=5)}),
-        "non-numeric-sub": _token({"sub": "abc", "exp": now + timedelta(minutes=5)}),
+        "expired": _token({**valid, "exp": datetime.now(UTC) - timedelta(seconds=1)}),
+        "without-exp": _token(without("exp")),
+        "without-jti": _token(without("jti")),
+        "without-ver": _token(without("ver")),
+        "old-version": _token({**valid, "ver": -1}),
+        "other-secret": _token(valid, secret="another-secret-" * 3),
+        "alg-none": _unsigned_token({**valid, "exp": int(expires.timestamp())}),
+        "other-algorithm": _token(valid, algorithm="HS512"),
+        "unknown-user": _token({**valid, "sub": "999999999"}),
+        "non-numeric-sub": _token({**valid, "sub": "abc"}),
         "garbage": "not.a.token",
         "bad-header": "eyJhbGciOiJSUzI1NiIsImtpZCI6e319.e30.c2ln",
     }
+
+
+def test_a_token_crafted_like_the_bad_ones_but_valid_is_accepted(client, registered_user):
+    """Guards the test above: its tokens fail for the one reason each names, not for a missing claim."""
+    valid = {"sub": str(registered_user["id"]), "exp": datetime.now(UTC) + timedelta(minutes=5), "jti": "b" * 32}
+
+    response = client.get("/auth/me", headers=bearer(_token({**valid, "ver": 0})))
+
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/auth/me", "/auth/verify"])
@@ -163,6 +180,9 @@ def _bad_tokens(user_id: int) -> dict[str, str]:
     [
         "expired",
         "without-exp",
+        "without-jti",
+        "without-ver",
+        "old-version",
         "other-secret",
         "alg-none",
         "other-algorithm",
