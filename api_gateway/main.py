@@ -10,7 +10,7 @@ from common.http import create_http_client, health_response, install_http_conven
 from common.logging import configure_logging
 
 SERVICE_NAME = "api_gateway"
-FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Which service owns which path prefix; their addresses come from the settings.
 ROUTES = {"auth_service": "/auth", "task_service": "/tasks", "notification_service": "/notifications"}
 

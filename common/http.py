@@ -7,6 +7,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common.metrics import install_metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -38,6 +40,9 @@ async def unhandled_error_handler(request: Request, exc: Exception) -> JSONRespo
 
 
 def install_http_conventions(app: FastAPI) -> None:
+    """Metrics, trailing slashes and JSON errors, the same in every service."""
+    # Added first, so it runs inside TrailingSlashMiddleware and sees the route the router picked.
+    install_metrics(app)
     app.add_middleware(TrailingSlashMiddleware)
     app.add_exception_handler(Exception, unhandled_error_handler)
 

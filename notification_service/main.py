@@ -37,7 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if config.enable_email_notifications
             else None
         )
-        notifier = Notifier(database.session_factory, NotificationLog(config.notification_log_file), mailer)
+        notification_log = NotificationLog(config.notification_log_file)
+        notifier = Notifier(database.session_factory, notification_log, mailer)
         consumer = EventConsumer(
             notifier,
             config.rabbitmq_url,
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         app.state.auth_client = AuthServiceClient(config.auth_service_url, http_client)
         app.state.consumer = consumer
+        app.state.notification_log = notification_log
         consumer.start()
         yield
         consumer.stop()
@@ -62,9 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health", tags=["health"])
     async def health(request: Request):
-        database_ok = await run_in_threadpool(request.app.state.database.is_reachable)
+        state = request.app.state
+        database_ok = await run_in_threadpool(state.database.is_reachable)
+        # Events wait in the queue while the log cannot be written: report it rather than look fine.
+        log_ok = await run_in_threadpool(state.notification_log.is_writable)
         return health_response(
-            SERVICE_NAME, {"database": database_ok, "consumer": request.app.state.consumer.connected}
+            SERVICE_NAME, {"database": database_ok, "consumer": state.consumer.connected, "log_file": log_ok}
         )
 
     return app

@@ -33,6 +33,15 @@ class NotificationLog:
         self.path = path
         self._lock = threading.Lock()
 
+    def is_writable(self) -> bool:
+        """Whether a line could be appended now (a bind mount owned by another user cannot be)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8"):
+                return True
+        except OSError:
+            return False
+
     def append(self, event: TaskEvent, message: str) -> None:
         line = json.dumps(
             {

@@ -82,7 +82,11 @@ def _mysql_root_connection() -> pymysql.Connection:
             last_error = exc
             if exc.args and exc.args[0] != 1045:  # anything but "access denied": the server is not there
                 break
-    raise ProvisionError(f"MariaDB/MySQL is not reachable as root at {HOST}:3306 ({last_error}); {START_HINT}")
+    if last_error.args and last_error.args[0] == 1045:
+        raise ProvisionError(
+            f"MariaDB/MySQL at {HOST}:3306 refuses root ({last_error}); set MYSQL_ROOT_PASSWORD to its root password"
+        )
+    raise ProvisionError(f"MariaDB/MySQL is not reachable at {HOST}:3306 ({last_error}); {START_HINT}")
 
 
 def provision_mysql(databases: dict[str, tuple[str, str]]) -> None:

@@ -85,3 +85,11 @@ def test_unknown_paths_are_404_from_the_gateway_itself(client):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+def test_the_gateway_has_its_own_metrics(client):
+    client.get("/tasks/42", headers={"Authorization": "Bearer whatever"})
+
+    metrics = client.get("/metrics").text
+
+    assert 'http_requests_total{method="GET",route="/tasks/{path:path}",status="503"}' in metrics

@@ -232,3 +232,15 @@ def test_requests_succeed_after_the_database_drops_every_connection(client, regi
 
     assert response.status_code == 200
     assert response.json()["id"] == registered_user["id"]
+
+
+def test_metrics_count_requests_by_route_template_and_status(client):
+    client.get("/auth/me")
+    client.get("/no/such/path")
+
+    metrics = client.get("/metrics")
+
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert 'http_requests_total{method="GET",route="/auth/me",status="401"}' in metrics.text
+    assert 'http_requests_total{method="GET",route="unmatched",status="404"}' in metrics.text

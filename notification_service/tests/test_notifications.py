@@ -113,7 +113,7 @@ def test_health_reports_database_and_consumer(client):
     assert client.get("/health").json() == {
         "service": "notification_service",
         "status": "ok",
-        "checks": {"database": "ok", "consumer": "ok"},
+        "checks": {"database": "ok", "consumer": "ok", "log_file": "ok"},
     }
 
 
@@ -126,3 +126,24 @@ def test_the_consumer_reconnects_after_the_broker_drops_it(client, user, publish
 
     [notification] = poll(lambda: notifications_of(client, user))
     assert notification["title"] == "After the restart"
+
+
+def test_metrics_are_served(client):
+    client.get("/notifications/")
+
+    assert 'route="/notifications",status="401"' in client.get("/metrics").text
+
+
+def test_health_is_503_while_the_log_file_cannot_be_written(client, tmp_path):
+    log = client.app.state.notification_log
+    original = log.path
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    log.path = blocker / "notifications.log"
+    try:
+        response = client.get("/health")
+    finally:
+        log.path = original
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["log_file"] == "down"

@@ -244,3 +244,13 @@ def test_the_total_follows_creates_status_changes_and_deletes(client, alice):
     assert total(status="In Progress") == (1, 1)
     assert total(status="Completed") == (0, 0)
     assert total(limit=1) == (2, 1)
+
+
+def test_metrics_label_task_paths_by_template_not_by_id(client, alice):
+    task = create(client, alice)
+    client.get(f"/tasks/{task['id']}/", headers=alice["headers"])
+
+    metrics = client.get("/metrics").text
+
+    assert 'http_requests_total{method="GET",route="/tasks/{task_id}",status="200"}' in metrics
+    assert f"/tasks/{task['id']}" not in metrics
