@@ -1,11 +1,11 @@
 """Forwarding a request to the service that owns its path, and the answer back, unchanged."""
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 from fastapi import HTTPException, Request, status
-from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 
 logger = logging.getLogger(__name__)
@@ -61,12 +61,19 @@ class ServiceProxy:
         except httpx.HTTPError as exc:
             logger.warning("%s unreachable: %s", upstream.service, exc)
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"{upstream.service} is unavailable") from exc
-        # Raw bytes pass through undecoded, so Content-Encoding and Content-Length stay true.
-        forwarded = StreamingResponse(
-            response.aiter_raw(), status_code=response.status_code, background=BackgroundTask(response.aclose)
-        )
+        forwarded = StreamingResponse(_relay_body(response), status_code=response.status_code)
         forwarded.raw_headers = _returned_headers(response, upstream)
         return forwarded
+
+
+async def _relay_body(response: httpx.Response) -> AsyncIterator[bytes]:
+    # Raw bytes pass through undecoded, so Content-Encoding and Content-Length stay true. Closing in
+    # `finally` also releases the upstream connection when the client goes away mid-stream.
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    finally:
+        await response.aclose()
 
 
 def _checked_path(request: Request) -> str:

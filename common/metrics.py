@@ -47,7 +47,9 @@ class MetricsMiddleware:
 
 
 def install_metrics(app: FastAPI) -> None:
+    """Request metrics; a service adds its own to `app.state.metrics_registry`."""
     registry = CollectorRegistry()
+    app.state.metrics_registry = registry
     app.add_middleware(MetricsMiddleware, registry=registry)
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)

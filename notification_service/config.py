@@ -19,6 +19,10 @@ class Settings(ServiceSettings):
     # Messages the service can never process (malformed, unknown type) end up here for a person to read.
     dead_letter_exchange: str = "notifications.dead-letter"
     dead_letter_queue: str = "notifications.dead-letter"
+    # Fanout exchange that tells every replica about each new notification, for live streams.
+    live_exchange: str = "notifications.live"
+    # How often an idle live stream sends a comment line, so proxies keep it open.
+    stream_keepalive_seconds: float = Field(15.0, gt=0)
     notification_log_file: Path = Path("notification_logs/notifications.log")
 
     enable_email_notifications: bool = False

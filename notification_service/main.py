@@ -1,8 +1,10 @@
+import asyncio
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from prometheus_client import Gauge
 
 from common.db import Database
 from common.http import create_http_client, health_response, install_http_conventions
@@ -13,6 +15,7 @@ from notification_service.consumer import EventConsumer
 from notification_service.mailer import Mailer
 from notification_service.notifier import NotificationLog, Notifier
 from notification_service.routes import router
+from notification_service.streams import StreamHub
 
 SERVICE_NAME = "notification_service"
 
@@ -39,6 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         notification_log = NotificationLog(config.notification_log_file)
         notifier = Notifier(database.session_factory, notification_log, mailer)
+        stream_hub = StreamHub(asyncio.get_running_loop())
+        Gauge(
+            "notification_live_streams",
+            "Open GET /notifications/stream connections",
+            registry=app.state.metrics_registry,
+        ).set_function(stream_hub.open_streams)
         consumer = EventConsumer(
             notifier,
             config.rabbitmq_url,
@@ -46,12 +55,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             config.queue_name,
             config.dead_letter_exchange,
             config.dead_letter_queue,
+            config.live_exchange,
+            stream_hub.publish_threadsafe,
         )
         app.state.settings = config
         app.state.database = database
         app.state.auth_client = AuthServiceClient(config.auth_service_url, http_client)
         app.state.consumer = consumer
         app.state.notification_log = notification_log
+        app.state.stream_hub = stream_hub
         consumer.start()
         yield
         consumer.stop()

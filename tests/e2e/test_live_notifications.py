@@ -1,0 +1,46 @@
+import json
+import threading
+
+import httpx
+
+from tests.e2e.stack import Stack
+from tests.helpers import poll, register_and_login
+
+
+def test_a_new_task_reaches_the_owners_open_stream_through_the_gateway(stack: Stack):
+    gateway = stack.url("gateway")
+    owner = register_and_login(stack.url("auth"), "streamer")
+    received: list[dict] = []
+    connected = threading.Event()
+
+    def listen() -> None:
+        timeout = httpx.Timeout(20, connect=5)
+        with httpx.stream("GET", f"{gateway}/notifications/stream", headers=owner["headers"], timeout=timeout) as sse:
+            assert sse.headers["content-type"].startswith("text/event-stream")
+            for line in sse.iter_lines():
+                if line == ": connected":
+                    connected.set()
+                if line.startswith("data: "):
+                    received.append(json.loads(line.removeprefix("data: ")))
+                    return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert connected.wait(10)
+    assert "notification_live_streams 1.0" in httpx.get(f"{stack.url('notification')}/metrics").text
+    other = register_and_login(stack.url("auth"), "bystander")
+    httpx.post(f"{gateway}/tasks/", headers=other["headers"], json={"title": "Not yours"}).raise_for_status()
+    task = httpx.post(f"{gateway}/tasks/", headers=owner["headers"], json={"title": "Live"}).json()
+    listener.join(20)
+
+    assert [(n["event_type"], n["task_id"], n["title"]) for n in received] == [("task_created", task["id"], "Live")]
+    listed = httpx.get(f"{gateway}/notifications/", headers=owner["headers"]).json()
+    assert received[0] == listed[0]
+    # The client hung up on the gateway: the gateway must hang up on the service too.
+    assert poll(lambda: "notification_live_streams 0.0" in httpx.get(f"{stack.url('notification')}/metrics").text)
+
+
+def test_a_stream_needs_a_valid_token(stack: Stack):
+    response = httpx.get(f"{stack.url('gateway')}/notifications/stream", headers={"Authorization": "Bearer nope"})
+
+    assert response.status_code == 401
