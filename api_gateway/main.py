@@ -3,8 +3,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 
 from api_gateway.config import Settings
+from api_gateway.openapi import merged_openapi
 from api_gateway.proxy import ServiceProxy, Upstream
 from common.http import create_http_client, health_response, install_http_conventions
 from common.logging import configure_logging
@@ -40,8 +44,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await client.aclose()
 
-    app = FastAPI(title="Task Manager API Gateway", version="1.0.0", lifespan=lifespan)
+    # /docs and /openapi.json describe the whole system, so FastAPI's own (gateway-only) are off.
+    app = FastAPI(
+        title="Task Manager API",
+        version="1.0.0",
+        description=(
+            "Every public endpoint of the task manager, through its API gateway. Sign in with "
+            "**Authorize** (username or email and password), or paste a token from `POST /auth/login`."
+        ),
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     install_http_conventions(app)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document(request: Request) -> dict:
+        state = request.app.state
+        own = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        return await merged_openapi(
+            own, state.http_client, list(state.upstreams.values()), state.settings.health_timeout_seconds
+        )
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - Swagger UI")
 
     @app.get("/", tags=["gateway"])
     async def service_info() -> dict:

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 
 import httpx
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 
 logger = logging.getLogger(__name__)
 
-bearer_scheme = HTTPBearer(auto_error=False, description="The access token from POST /auth/login")
+# The same scheme as the auth service's, so one "Authorize" in the gateway's docs covers every service.
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
@@ -53,10 +54,8 @@ def _detail_of(response: httpx.Response, fallback: str) -> str:
     return detail if isinstance(detail, str) else fallback
 
 
-async def get_current_user(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)
-) -> AuthenticatedUser:
-    if credentials is None:
+async def get_current_user(request: Request, token: str | None = Depends(bearer_scheme)) -> AuthenticatedUser:
+    if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated", UNAUTHORIZED_HEADERS)
     auth_client: AuthServiceClient = request.app.state.auth_client
-    return await auth_client.verify(credentials.credentials)
+    return await auth_client.verify(token)

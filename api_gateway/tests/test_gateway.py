@@ -93,3 +93,13 @@ def test_the_gateway_has_its_own_metrics(client):
     metrics = client.get("/metrics").text
 
     assert 'http_requests_total{method="GET",route="/tasks/{path:path}",status="503"}' in metrics
+
+
+def test_the_api_document_lists_what_it_can_reach_and_names_what_it_cannot(client):
+    response = client.get("/openapi.json")
+
+    assert response.status_code == 200
+    document = response.json()
+    assert "/auth/login" in document["paths"]
+    assert not any(path.startswith("/tasks") for path in document["paths"])
+    assert "task_service, notification_service" in document["info"]["description"]
