@@ -1,8 +1,19 @@
-"""The body of every service's alembic `env.py`: one way to run migrations, online or offline."""
+"""The body of every service's alembic `env.py`: one way to run migrations, online or offline.
+
+Every container runs `alembic upgrade head` before it starts serving, so several replicas may
+migrate at once; a database-wide lock makes them take turns, and all but the first find the
+schema already at head.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from alembic import context
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import Connection, MetaData, create_engine, text
 from sqlalchemy.pool import NullPool
+
+LOCK_NAME = "alembic-migrations"
+LOCK_TIMEOUT_SECONDS = 300
 
 
 def run_migrations(metadata: MetaData, default_url: str) -> None:
@@ -14,8 +25,32 @@ def run_migrations(metadata: MetaData, default_url: str) -> None:
             context.run_migrations()
         return
     engine = create_engine(url, poolclass=NullPool)
-    with engine.connect() as connection:
+    with engine.connect() as connection, migration_lock(connection):
         context.configure(connection=connection, target_metadata=metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+@contextmanager
+def migration_lock(connection: Connection) -> Iterator[None]:
+    """Hold a session-level lock for the whole migration (PostgreSQL advisory lock, MySQL GET_LOCK)."""
+    if connection.dialect.name == "postgresql":
+        acquire = text("SELECT pg_advisory_lock(hashtext(:name))")
+        release = text("SELECT pg_advisory_unlock(hashtext(:name))")
+        parameters = {"name": LOCK_NAME}
+    else:
+        acquire = text("SELECT GET_LOCK(:name, :timeout)")
+        release = text("SELECT RELEASE_LOCK(:name)")
+        parameters = {"name": LOCK_NAME, "timeout": LOCK_TIMEOUT_SECONDS}
+    acquired = connection.execute(acquire, parameters).scalar()
+    if acquired == 0:
+        raise TimeoutError(f"another migration held {LOCK_NAME!r} for over {LOCK_TIMEOUT_SECONDS} s")
+    # The lock belongs to the session, not the transaction: end the one SELECT began, so alembic
+    # runs (and commits) its own.
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.execute(release, {"name": LOCK_NAME})
+        connection.commit()

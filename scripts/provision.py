@@ -31,10 +31,12 @@ PROFILES = {
         "management_ui": True,
     },
     "test": {
-        "postgres_databases": ["task_manager_test"],
+        # The *_migrations_test databases are scratch space where tests build schemas from nothing.
+        "postgres_databases": ["task_manager_test", "auth_migrations_test"],
         "mysql_databases": {
             "task_manager_test": ("taskuser", "taskpassword"),
             "notifications_test": ("notifyuser", "notifypassword"),
+            "task_migrations_test": ("taskuser", "taskpassword"),
         },
         "rabbitmq_vhost": "task_manager_test",
         "management_ui": False,

@@ -1,0 +1,75 @@
+"""Migrations build each schema from nothing, and replicas starting together may all run them."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, create_engine, inspect, text
+
+from common.migrations import migration_lock
+from tests.helpers import AUTH_DATABASE_URL, ROOT, TASK_DATABASE_URL
+
+REPLICAS = 4
+# Scratch databases from `scripts/provision.py test`, next to the suites' own.
+SCRATCH = {
+    "auth_service": ("AUTH_DATABASE_URL", AUTH_DATABASE_URL.rsplit("/", 1)[0] + "/auth_migrations_test"),
+    "task_service": ("TASK_DATABASE_URL", TASK_DATABASE_URL.rsplit("/", 1)[0] + "/task_migrations_test"),
+}
+
+
+def empty(url: str) -> None:
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DROP TYPE IF EXISTS task_status"))
+    engine.dispose()
+
+
+def head_of(service: str) -> str:
+    versions = sorted(Path(ROOT / service / "migrations" / "versions").glob("[0-9]*.py"))
+    return versions[-1].name.split("_", 1)[0]
+
+
+@pytest.mark.parametrize("service", sorted(SCRATCH))
+def test_replicas_migrating_at_the_same_time_all_succeed(service):
+    variable, url = SCRATCH[service]
+    empty(url)
+    alembic = [sys.executable, "-m", "alembic", "-c", f"{service}/alembic.ini", "upgrade", "head"]
+
+    runs = [
+        subprocess.Popen(alembic, cwd=ROOT, env={**os.environ, variable: url}, stderr=subprocess.PIPE, text=True)
+        for _ in range(REPLICAS)
+    ]
+    failures = [run.stderr.read() for run in runs if run.wait(timeout=120) != 0]
+
+    assert failures == []
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_of(service)
+    assert "alembic_version" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("service", sorted(SCRATCH))
+def test_a_migration_waits_while_another_holds_the_lock(service):
+    variable, url = SCRATCH[service]
+    empty(url)
+    engine = create_engine(url)
+    with engine.connect() as holder:
+        with migration_lock(holder):
+            waiting = subprocess.Popen(
+                [sys.executable, "-m", "alembic", "-c", f"{service}/alembic.ini", "upgrade", "head"],
+                cwd=ROOT,
+                env={**os.environ, variable: url},
+            )
+            with pytest.raises(subprocess.TimeoutExpired):
+                waiting.wait(timeout=3)
+            assert "alembic_version" not in inspect(engine).get_table_names()
+        assert waiting.wait(timeout=60) == 0
+    assert "alembic_version" in inspect(engine).get_table_names()
+    engine.dispose()
