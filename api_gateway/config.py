@@ -11,5 +11,7 @@ class Settings(ServiceSettings):
     # How long a service may take to answer; event streams are exempt and stay open.
     upstream_timeout_seconds: float = Field(30.0, gt=0)
     health_timeout_seconds: float = Field(3.0, gt=0)
+    # The services take small JSON bodies; anything larger is refused before it is buffered.
+    max_request_body_bytes: int = Field(1024 * 1024, ge=1024)
     # Pooled connections to the services, shared by every request (size it to the expected concurrency).
     max_upstream_connections: int = Field(200, ge=1)

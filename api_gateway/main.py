@@ -40,7 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = config
         app.state.http_client = client
         app.state.upstreams = upstreams_of(config)
-        app.state.proxy = ServiceProxy(client, config.connect_timeout_seconds, config.upstream_timeout_seconds)
+        app.state.proxy = ServiceProxy(
+            client, config.connect_timeout_seconds, config.upstream_timeout_seconds, config.max_request_body_bytes
+        )
         yield
         await client.aclose()
 

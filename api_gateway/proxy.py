@@ -37,8 +37,11 @@ class Upstream:
 
 
 class ServiceProxy:
-    def __init__(self, client: httpx.AsyncClient, connect_timeout: float, read_timeout: float) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, connect_timeout: float, read_timeout: float, max_body_bytes: int
+    ) -> None:
         self._client = client
+        self._max_body_bytes = max_body_bytes
         self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         # An event stream is quiet between events: it must not be cut by a read timeout.
         self._stream_timeout = httpx.Timeout(None, connect=connect_timeout)
@@ -50,7 +53,7 @@ class ServiceProxy:
             request.method,
             httpx.URL(upstream.base_url.rstrip("/") + path, query=request.url.query.encode()),
             headers=_forwarded_request_headers(request),
-            content=await request.body(),
+            content=await self._bounded_body(request),
             timeout=self._stream_timeout if wants_stream else self._timeout,
         )
         try:
@@ -64,6 +67,21 @@ class ServiceProxy:
         forwarded = StreamingResponse(_relay_body(response), status_code=response.status_code)
         forwarded.raw_headers = _returned_headers(response, upstream)
         return forwarded
+
+    async def _bounded_body(self, request: Request) -> bytes:
+        """The request body, refused with 413 past the limit rather than buffered whole."""
+        too_large = HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"Request body must be at most {self._max_body_bytes} bytes"
+        )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body_bytes:
+            raise too_large
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._max_body_bytes:
+                raise too_large
+        return bytes(body)
 
 
 async def _relay_body(response: httpx.Response) -> AsyncIterator[bytes]:

@@ -103,3 +103,20 @@ def test_the_api_document_lists_what_it_can_reach_and_names_what_it_cannot(clien
     assert "/auth/login" in document["paths"]
     assert not any(path.startswith("/tasks") for path in document["paths"])
     assert "task_service, notification_service" in document["info"]["description"]
+
+
+def test_a_body_over_the_limit_is_refused_before_reaching_a_service(client):
+    response = client.post("/auth/register", content=b"x" * (1024 * 1024 + 1), headers={"Content-Type": "text/plain"})
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body must be at most 1048576 bytes"}
+
+
+def test_a_chunked_body_over_the_limit_is_refused_too(client):
+    def chunks():
+        for _ in range(1100):
+            yield b"x" * 1024
+
+    response = client.post("/auth/register", content=chunks())
+
+    assert response.status_code == 413
