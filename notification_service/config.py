@@ -5,6 +5,8 @@ from pydantic import Field
 
 from common.config import ServiceSettings
 
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
 
 class Settings(ServiceSettings):
     database_url: str = Field(
@@ -23,7 +25,8 @@ class Settings(ServiceSettings):
     live_exchange: str = "notifications.live"
     # How often an idle live stream sends a comment line, so proxies keep it open.
     stream_keepalive_seconds: float = Field(15.0, gt=0)
-    notification_log_file: Path = Path("notification_logs/notifications.log")
+    # At the repository root whatever the working directory; the container sets /app/logs/...
+    notification_log_file: Path = REPOSITORY_ROOT / "notification_logs" / "notifications.log"
 
     enable_email_notifications: bool = False
     smtp_host: str = "localhost"
