@@ -5,7 +5,7 @@ from sqlalchemy import func, or_, select
 
 from common.db import utcnow
 from task_service import totals
-from task_service.deps import CurrentUser, OwnedTask, RelayDep, SessionDep
+from task_service.deps import CurrentUser, OwnedTask, OwnedTaskForUpdate, RelayDep, SessionDep
 from task_service.messaging import record_event
 from task_service.models import Task, TaskStatus
 from task_service.schemas import Message, TaskCreate, TaskRead, TaskSort, TaskUpdate
@@ -87,18 +87,22 @@ def _update_task(task: Task, body: TaskUpdate, user: CurrentUser, session: Sessi
 
 
 @router.put("/{task_id}", response_model=TaskRead, responses={404: {"description": "Task not found"}})
-def replace_task(task: OwnedTask, body: TaskUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep) -> Task:
+def replace_task(
+    task: OwnedTaskForUpdate, body: TaskUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep
+) -> Task:
     """Change any of title, description and status (as in the seed, fields left out keep their value)."""
     return _update_task(task, body, user, session, relay)
 
 
 @router.patch("/{task_id}", response_model=TaskRead, responses={404: {"description": "Task not found"}})
-def update_task(task: OwnedTask, body: TaskUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep) -> Task:
+def update_task(
+    task: OwnedTaskForUpdate, body: TaskUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep
+) -> Task:
     return _update_task(task, body, user, session, relay)
 
 
 @router.delete("/{task_id}", response_model=Message, responses={404: {"description": "Task not found"}})
-def delete_task(task: OwnedTask, user: CurrentUser, session: SessionDep, relay: RelayDep) -> Message:
+def delete_task(task: OwnedTaskForUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep) -> Message:
     record_event(session, "task_deleted", task, user)
     totals.record_change(session, user.id, removed=task.status, added=None)
     session.delete(task)
