@@ -1,5 +1,6 @@
 """Many requests on one task at once, through real uvicorn worker threads."""
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -41,3 +42,12 @@ def test_concurrent_status_changes_keep_every_total_exact(stack: Stack):
             response = http.get("/tasks/", params={"status": status})
             assert response.headers["x-total-count"] == str(len(response.json())), status
         assert http.get("/tasks/").headers["x-total-count"] == "2"
+
+
+def test_concurrent_registrations_of_one_name_give_one_201_and_409s(stack: Stack):
+    suffix = uuid.uuid4().hex[:10]
+    body = {"username": f"race_{suffix}", "email": f"race_{suffix}@example.com", "password": "test123"}
+    with httpx.Client(base_url=stack.url("gateway"), timeout=30) as http, ThreadPoolExecutor(PARALLEL) as pool:
+        statuses = sorted(pool.map(lambda _: http.post("/auth/register", json=body).status_code, range(PARALLEL)))
+
+    assert statuses == [201] + [409] * (PARALLEL - 1)
