@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=(
             "Every public endpoint of the task manager, through its API gateway. Sign in with "
-            "**Authorize** (username or email and password), or paste a token from `POST /auth/login`."
+            "**Authorize** (username or email, and password): every endpoint then sends the token."
         ),
         lifespan=lifespan,
         openapi_url=None,

@@ -25,6 +25,8 @@ HOP_BY_HOP_HEADERS = frozenset(
     }
 )
 REQUEST_HEADERS_SET_BY_CLIENT = frozenset({"host", "content-length"})
+# Paths that answer with a never-ending event stream, whatever the client's Accept header says.
+EVENT_STREAM_SUFFIX = "/stream"
 # The gateway's own server sets these on every response it sends.
 RESPONSE_HEADERS_SET_BY_SERVER = frozenset({"date", "server"})
 
@@ -48,7 +50,7 @@ class ServiceProxy:
 
     async def forward(self, request: Request, upstream: Upstream) -> StreamingResponse:
         path = _checked_path(request)
-        wants_stream = "text/event-stream" in request.headers.get("accept", "")
+        wants_stream = path.endswith(EVENT_STREAM_SUFFIX) or "text/event-stream" in request.headers.get("accept", "")
         upstream_request = self._client.build_request(
             request.method,
             httpx.URL(upstream.base_url.rstrip("/") + path, query=request.url.query.encode()),
@@ -58,6 +60,8 @@ class ServiceProxy:
         )
         try:
             response = await self._client.send(upstream_request, stream=True)
+        except httpx.LocalProtocolError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Request cannot be forwarded: {exc}") from exc
         except httpx.TimeoutException as exc:
             logger.warning("%s timed out on %s %s", upstream.service, request.method, path)
             raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"{upstream.service} did not answer in time") from exc
@@ -106,8 +110,9 @@ def _checked_path(request: Request) -> str:
 
 
 def _forwarded_request_headers(request: Request) -> list[tuple[str, str]]:
+    # Surrounding white space is not part of a header value (RFC 9110 §5.5); httpx refuses to send it.
     headers = [
-        (name, value)
+        (name, value.strip())
         for name, value in request.headers.items()
         if name not in HOP_BY_HOP_HEADERS and name not in REQUEST_HEADERS_SET_BY_CLIENT
     ]

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -90,6 +90,7 @@ def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> User:
 @router.post(
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     responses={400: {"description": "Current password is incorrect"}},
 )
 def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep, hasher: HasherDep) -> None:
@@ -101,7 +102,7 @@ def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep
     session.commit()
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def logout(access_token: AccessTokenDep, user: CurrentUser, session: SessionDep) -> None:
     """Revoke this token at once, for every service (they all check tokens here)."""
     session.add(RevokedToken(token_id=access_token.token_id, expires_at=access_token.expires_at))

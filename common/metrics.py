@@ -39,11 +39,20 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_record_status)
         finally:
-            route = scope.get("route")
-            # Unmatched paths share one label, so scanners cannot blow up the series count.
-            template = getattr(route, "path", "unmatched")
+            template = _route_template(scope)
             self.requests.labels(scope["method"], template, str(status)).inc()
             self.latency.labels(scope["method"], template).observe(time.perf_counter() - started)
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    if route is not None:
+        return route.path
+    if "endpoint" in scope:
+        # A plain route such as /docs or /openapi.json: matched, without path parameters.
+        return scope["path"]
+    # Unmatched paths share one label, so scanners cannot blow up the series count.
+    return "unmatched"
 
 
 def install_metrics(app: FastAPI) -> None:

@@ -120,3 +120,11 @@ def test_a_chunked_body_over_the_limit_is_refused_too(client):
     response = client.post("/auth/register", content=chunks())
 
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("authorization", ["Bearer ", "Bearer"])
+def test_an_empty_bearer_token_is_401_as_at_the_service(client, authorization):
+    response = client.get("/auth/me", headers={"Authorization": authorization})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Not authenticated"}

@@ -237,6 +237,7 @@ def test_requests_succeed_after_the_database_drops_every_connection(client, regi
 def test_metrics_count_requests_by_route_template_and_status(client):
     client.get("/auth/me")
     client.get("/no/such/path")
+    client.get("/openapi.json")
 
     metrics = client.get("/metrics")
 
@@ -244,3 +245,4 @@ def test_metrics_count_requests_by_route_template_and_status(client):
     assert metrics.headers["content-type"].startswith("text/plain")
     assert 'http_requests_total{method="GET",route="/auth/me",status="401"}' in metrics.text
     assert 'http_requests_total{method="GET",route="unmatched",status="404"}' in metrics.text
+    assert 'http_requests_total{method="GET",route="/openapi.json",status="200"}' in metrics.text

@@ -44,3 +44,34 @@ def test_a_stream_needs_a_valid_token(stack: Stack):
     response = httpx.get(f"{stack.url('gateway')}/notifications/stream", headers={"Authorization": "Bearer nope"})
 
     assert response.status_code == 401
+
+
+def test_a_stream_ends_once_its_token_is_signed_out(stack: Stack):
+    gateway = stack.url("gateway")
+    owner = register_and_login(stack.url("auth"), "leaver")
+    lines: list[str] = []
+    connected = threading.Event()
+
+    def listen() -> None:
+        # No Accept header: the gateway must still keep a stream open without a read timeout.
+        with httpx.stream("GET", f"{gateway}/notifications/stream", headers=owner["headers"], timeout=20) as sse:
+            for line in sse.iter_lines():
+                connected.set()
+                lines.append(line)
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert connected.wait(10)
+    second_login = httpx.post(
+        f"{gateway}/auth/login", data={"username": owner["username"], "password": owner["password"]}
+    ).json()["access_token"]
+    assert httpx.post(f"{gateway}/auth/logout", headers=owner["headers"]).status_code == 204
+    # Made with the owner's other token: its notification reaches the stream, whose token is now revoked.
+    httpx.post(
+        f"{gateway}/tasks/", headers={"Authorization": f"Bearer {second_login}"}, json={"title": "Too late"}
+    ).raise_for_status()
+    listener.join(15)
+
+    assert not listener.is_alive()
+    assert "event: unauthorized" in lines
+    assert not any("Too late" in line for line in lines)
