@@ -1,0 +1,432 @@
+"""Static checks of the Kubernetes manifests in deploy/k8s (no cluster is needed).
+
+The schemas come from the kubernetes-validate package, offline; the rest checks what a schema cannot: that
+Services reach their pods, that every reference resolves, and that each service gets exactly the settings it reads.
+"""
+
+import base64
+import importlib
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import kubernetes_validate
+import pytest
+import yaml
+from kubernetes_validate.utils import all_versions
+from pydantic import AliasChoices, ValidationError
+
+from common.migrations import LOCK_TIMEOUT_SECONDS
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = ROOT / "deploy" / "k8s"
+# One of the versions kubernetes-validate ships; the manifests use only stable APIs, valid from 1.25 to 1.37.
+KUBERNETES_VERSION = "1.33.0"
+NAMESPACE = "task-manager"
+APP_PORTS = {"api_gateway": 8000, "auth_service": 8001, "task_service": 8002, "notification_service": 8003}
+DATABASE_SERVICES = ["auth_service", "task_service", "notification_service"]
+# The gateway's /health reports every service behind it, so it would take the whole API out of the load balancer
+# whenever one service is down: its readiness is the process alone.
+READINESS_PATHS = {
+    "api_gateway": "/metrics",
+    "auth_service": "/health",
+    "task_service": "/health",
+    "notification_service": "/health",
+}
+APP_USER_ID = 1000  # `useradd --uid 1000` in every service's Dockerfile
+# StatefulSet -> (the compose service it mirrors, where its volume is mounted).
+SERVERS = {
+    "postgres": ("postgres_db", "/var/lib/postgresql/data"),
+    "mariadb": ("mysql_db", "/var/lib/mysql"),
+    "rabbitmq": ("rabbitmq", "/var/lib/rabbitmq"),
+}
+# A connection URL in the Secret and the server settings it must agree with: (user, password, database/vhost).
+CREDENTIALS = {
+    "AUTH_DATABASE_URL": ("postgres", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"),
+    "TASK_DATABASE_URL": ("mariadb", "MARIADB_USER", "MARIADB_PASSWORD", "MARIADB_DATABASE"),
+    "NOTIFICATION_DATABASE_URL": (
+        "mariadb",
+        "NOTIFICATION_DB_USER",
+        "NOTIFICATION_DB_PASSWORD",
+        "NOTIFICATION_DB_NAME",
+    ),
+    "RABBITMQ_URL": ("rabbitmq", "RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", None),
+}
+
+
+def load_documents() -> list[tuple[str, dict]]:
+    return [
+        (path.name, document)
+        for path in sorted(MANIFESTS.glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text())
+        if document
+    ]
+
+
+DOCUMENTS = load_documents()
+OBJECTS = [document for _, document in DOCUMENTS]
+
+
+def objects(kind: str) -> dict[str, dict]:
+    return {item["metadata"]["name"]: item for item in OBJECTS if item["kind"] == kind}
+
+
+WORKLOADS = {**objects("Deployment"), **objects("StatefulSet")}
+
+
+def kebab(service: str) -> str:
+    return service.replace("_", "-")
+
+
+def pod_spec(workload: dict) -> dict:
+    return workload["spec"]["template"]["spec"]
+
+
+def pod_labels(workload: dict) -> dict:
+    return workload["spec"]["template"]["metadata"]["labels"]
+
+
+def containers(workload: dict) -> list[dict]:
+    spec = pod_spec(workload)
+    return spec.get("initContainers", []) + spec["containers"]
+
+
+def app_container(service: str) -> dict:
+    (container,) = pod_spec(WORKLOADS[kebab(service)])["containers"]
+    return container
+
+
+def data_of(kind: str, name: str) -> dict[str, str]:
+    item = objects(kind)[name]
+    data = dict(item.get("data") or {})
+    if kind == "Secret":
+        data = {key: base64.b64decode(value).decode() for key, value in data.items()}
+        data |= item.get("stringData") or {}
+    return data
+
+
+def config(key: str) -> str:
+    return data_of("ConfigMap", "task-manager-config")[key]
+
+
+def secret(key: str) -> str:
+    return data_of("Secret", "task-manager-secrets")[key]
+
+
+def key_reference(entry: dict) -> tuple[str, str, str] | None:
+    """(kind, name, key) when an `env` entry takes its value from a ConfigMap or Secret key."""
+    value_from = entry.get("valueFrom", {})
+    for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+        if field in value_from:
+            return kind, value_from[field]["name"], value_from[field]["key"]
+    return None
+
+
+def object_reference(source: dict) -> tuple[str, str]:
+    """(kind, name) of an `envFrom` source or a volume that reads a whole ConfigMap or Secret."""
+    if "configMapRef" in source or "configMap" in source:
+        return "ConfigMap", (source.get("configMapRef") or source["configMap"])["name"]
+    return "Secret", source["secretRef"]["name"] if "secretRef" in source else source["secret"]["secretName"]
+
+
+def references(workload: dict):
+    """(kind, name, key or None) of every ConfigMap and Secret the pod reads."""
+    for container in containers(workload):
+        for source in container.get("envFrom", []):
+            yield *object_reference(source), None
+        for entry in container.get("env", []):
+            if key_reference(entry):
+                yield key_reference(entry)
+    for volume in pod_spec(workload).get("volumes", []):
+        if {"configMap", "secret"} & set(volume):
+            yield *object_reference(volume), None
+
+
+def environment(container: dict) -> dict[str, str]:
+    """What the container's environment holds, references resolved (downward-API values left out)."""
+    env = {}
+    for source in container.get("envFrom", []):
+        env |= {source.get("prefix", "") + key: value for key, value in data_of(*object_reference(source)).items()}
+    for entry in container.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+        elif key_reference(entry):
+            kind, name, key = key_reference(entry)
+            env[entry["name"]] = data_of(kind, name)[key]
+    return env
+
+
+def settings_class(service: str):
+    return importlib.import_module(f"{service}.config").Settings
+
+
+def env_name(settings, field_name: str) -> list[str]:
+    """The environment variable(s) a settings field is read from."""
+    alias = settings.model_fields[field_name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [choice.upper() for choice in alias.choices if isinstance(choice, str)]
+    if isinstance(alias, str):
+        return [alias.upper()]
+    return [(settings.model_config.get("env_prefix", "") + field_name).upper()]
+
+
+def setting_names(service: str) -> set[str]:
+    settings = settings_class(service)
+    return {name for field_name in settings.model_fields for name in env_name(settings, field_name)}
+
+
+def container_port(workload: dict, port: int | str) -> int:
+    """A probe's or Service's port (a number or a container port's name) as a number the pod declares."""
+    declared = {p.get("name"): p["containerPort"] for c in pod_spec(workload)["containers"] for p in c.get("ports", [])}
+    assert port in declared or port in declared.values(), f"port {port} is not declared by the pod"
+    return declared.get(port, port)
+
+
+# --- every document ---
+
+
+def test_directory_holds_only_manifests_and_their_readme():
+    # `kubectl apply -f deploy/k8s/` applies every .yaml, .yml and .json there: all of them must be checked here.
+    assert {path.suffix for path in MANIFESTS.iterdir() if path.name != "README.md"} == {".yaml"}
+
+
+def test_pinned_kubernetes_version_is_shipped():
+    assert KUBERNETES_VERSION in all_versions()
+
+
+@pytest.mark.parametrize(
+    "document", OBJECTS, ids=[f"{file}:{doc['kind']}/{doc['metadata']['name']}" for file, doc in DOCUMENTS]
+)
+def test_document_matches_the_kubernetes_schema(document):
+    kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_everything_is_in_the_namespace():
+    (namespace,) = objects("Namespace").values()
+    assert namespace["metadata"]["name"] == NAMESPACE
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for item in OBJECTS:
+        if item["kind"] != "Namespace":
+            assert item["metadata"].get("namespace") == NAMESPACE, f"{item['kind']}/{item['metadata']['name']}"
+    kinds_and_names = [(item["kind"], item["metadata"]["name"]) for item in OBJECTS]
+    assert len(kinds_and_names) == len(set(kinds_and_names)), "an object is defined twice"
+
+
+# --- the four services ---
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_app_runs_replicas_of_its_image(service):
+    deployment = objects("Deployment")[kebab(service)]
+    container = app_container(service)
+    assert deployment["spec"]["replicas"] >= 2
+    assert container["image"] == f"task-manager/{kebab(service)}:1.0.0"
+    assert all(init["image"] == container["image"] for init in pod_spec(deployment).get("initContainers", []))
+    # The image's own CMD applies the migrations before uvicorn starts.
+    assert "command" not in container and "args" not in container
+    assert [port["containerPort"] for port in container["ports"]] == [APP_PORTS[service]]
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_app_probes(service):
+    deployment, container = WORKLOADS[kebab(service)], app_container(service)
+    probes = {kind: container[f"{kind}Probe"] for kind in ("startup", "readiness", "liveness")}
+    for probe in probes.values():
+        assert container_port(deployment, probe["httpGet"]["port"]) == APP_PORTS[service]
+    assert probes["readiness"]["httpGet"]["path"] == READINESS_PATHS[service]
+    # /metrics needs no database: an outage must not get every pod restarted.
+    assert probes["liveness"]["httpGet"]["path"] == "/metrics"
+    assert probes["startup"]["httpGet"]["path"] == "/metrics"
+    if service in DATABASE_SERVICES:
+        startup = probes["startup"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] > LOCK_TIMEOUT_SECONDS, "no time to migrate"
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_app_runs_as_the_image_user_on_a_read_only_filesystem(service):
+    deployment = WORKLOADS[kebab(service)]
+    security = pod_spec(deployment)["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] == APP_USER_ID
+    volumes = {volume["name"]: volume for volume in pod_spec(deployment)["volumes"]}
+    for container in containers(deployment):
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert {"requests", "limits"} <= set(container["resources"])
+        mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in container.get("volumeMounts", [])}
+        assert "emptyDir" in mounts["/tmp"]
+
+
+def test_notification_log_directory_is_writable():
+    container = app_container("notification_service")
+    volumes = {volume["name"]: volume for volume in pod_spec(WORKLOADS["notification-service"])["volumes"]}
+    mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in container["volumeMounts"]}
+    log_directory = str(Path(environment(container)["NOTIFICATION_LOG_FILE"]).parent)
+    assert "emptyDir" in mounts[log_directory]
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_app_has_a_disruption_budget(service):
+    budget = objects("PodDisruptionBudget")[kebab(service)]
+    deployment = WORKLOADS[kebab(service)]
+    assert budget["spec"]["minAvailable"] == 1 < deployment["spec"]["replicas"]
+    assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels(deployment).items()
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_app_gets_only_settings_it_reads(service):
+    readable = setting_names(service)
+    for container in containers(WORKLOADS[kebab(service)]):
+        unknown = set(environment(container)) - readable
+        assert not unknown, f"{container['name']}: {service} reads no {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_app_gets_every_development_secret_replaced(service):
+    settings = settings_class(service)
+    given = set(environment(app_container(service)))
+    for field_name in settings.development_defaults:
+        assert set(env_name(settings, field_name)) & given, f"{service} is not given {field_name}"
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_app_settings_load_from_the_manifests(service, monkeypatch):
+    settings = settings_class(service)
+    for name in setting_names(service):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment(app_container(service)).items():
+        monkeypatch.setenv(name, value)
+    settings(_env_file=None)
+    # The Secret holds the development defaults, which production refuses (as its comment says).
+    if settings.development_defaults:
+        monkeypatch.setenv("ENVIRONMENT", "production")
+        with pytest.raises(ValidationError, match="development defaults"):
+            settings(_env_file=None)
+
+
+def test_build_instructions_name_each_dockerfile_and_image():
+    for service in APP_PORTS:
+        (file,) = {name for name, doc in DOCUMENTS if doc["metadata"]["name"] == kebab(service)}
+        builds = re.findall(r"docker build -f (\S+) -t (\S+) \.$", (MANIFESTS / file).read_text(), re.MULTILINE)
+        assert builds == [(f"{service}/Dockerfile", app_container(service)["image"])]
+        assert (ROOT / service / "Dockerfile").is_file()
+
+
+# --- every pod ---
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_pod_meets_the_restricted_pod_security_standard(name):
+    spec = pod_spec(WORKLOADS[name])
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] != 0
+    assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    # Service links would put `<SERVICE>_PORT=tcp://...` into the environment, where a setting could read it.
+    assert spec["enableServiceLinks"] is False
+    assert spec["automountServiceAccountToken"] is False
+    for container in containers(WORKLOADS[name]):
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    for container in spec["containers"]:
+        assert "readinessProbe" in container, f"{container['name']} gets traffic before it is ready"
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_references_resolve(name):
+    for kind, object_name, key in references(WORKLOADS[name]):
+        assert object_name in objects(kind), f"{name} reads missing {kind}/{object_name}"
+        if key is not None:
+            assert key in data_of(kind, object_name), f"{name} reads missing key {key} of {kind}/{object_name}"
+    for container in containers(WORKLOADS[name]):
+        for entry in container.get("env", []):
+            if key_reference(entry):
+                assert key_reference(entry)[2] == entry["name"], "a key must have its variable's name"
+
+
+@pytest.mark.parametrize(("kind", "name"), [("ConfigMap", "task-manager-config"), ("Secret", "task-manager-secrets")])
+def test_every_setting_is_used(kind, name):
+    used = {key for workload in WORKLOADS.values() for _, ref, key in references(workload) if ref == name}
+    assert set(data_of(kind, name)) <= used
+
+
+# --- Services ---
+
+
+@pytest.mark.parametrize("name", sorted(objects("Service")))
+def test_service_reaches_a_declared_port_of_its_pods(name):
+    spec = objects("Service")[name]["spec"]
+    selected = [w for w in WORKLOADS.values() if spec["selector"].items() <= pod_labels(w).items()]
+    assert len(selected) == 1, f"selects {[w['metadata']['name'] for w in selected]}"
+    for port in spec["ports"]:
+        container_port(selected[0], port.get("targetPort", port["port"]))
+
+
+def test_only_the_gateway_is_exposed():
+    exposed = {
+        name: s["spec"] for name, s in objects("Service").items() if s["spec"].get("type", "ClusterIP") != "ClusterIP"
+    }
+    assert list(exposed) == ["api-gateway"]
+    assert exposed["api-gateway"]["type"] == "LoadBalancer"
+    assert [port["port"] for port in exposed["api-gateway"]["ports"]] == [8000]
+    for service, port in APP_PORTS.items():
+        assert [p["port"] for p in objects("Service")[kebab(service)]["spec"]["ports"]] == [port]
+
+
+def settings_and_secrets() -> dict[str, str]:
+    return data_of("ConfigMap", "task-manager-config") | data_of("Secret", "task-manager-secrets")
+
+
+@pytest.mark.parametrize("key", sorted(key for key in settings_and_secrets() if key.endswith("_URL")))
+def test_url_names_an_in_cluster_service(key):
+    url = urlsplit(settings_and_secrets()[key])
+    service = objects("Service").get(url.hostname)
+    assert service is not None, f"{key}: no Service {url.hostname}"
+    assert url.port in [port["port"] for port in service["spec"]["ports"]]
+
+
+@pytest.mark.parametrize("url_key", sorted(CREDENTIALS))
+def test_url_credentials_match_the_server(url_key):
+    server, user_key, password_key, database_key = CREDENTIALS[url_key]
+    url = urlsplit(secret(url_key))
+    assert (url.hostname, url.username, url.password) == (server, config(user_key), secret(password_key))
+    assert unquote(url.path[1:]) == (config(database_key) if database_key else "/")
+    # ... and the server is given the same values.
+    server_keys = {user_key, password_key} | ({database_key} if database_key else set())
+    assert server_keys <= set(environment(pod_spec(WORKLOADS[server])["containers"][0]))
+
+
+# --- PostgreSQL, MariaDB, RabbitMQ ---
+
+
+@pytest.mark.parametrize("name", sorted(SERVERS))
+def test_server_keeps_its_data_on_a_persistent_volume(name):
+    compose_service, data_path = SERVERS[name]
+    stateful_set = objects("StatefulSet")[name]
+    (container,) = pod_spec(stateful_set)["containers"]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert container["image"] == compose["services"][compose_service]["image"]
+    (claim,) = stateful_set["spec"]["volumeClaimTemplates"]
+    assert {"name": claim["metadata"]["name"], "mountPath": data_path} in container["volumeMounts"]
+    governing = objects("Service")[stateful_set["spec"]["serviceName"]]["spec"]
+    assert governing["clusterIP"] == "None"
+    assert governing["selector"].items() <= pod_labels(stateful_set).items()
+
+
+def test_rabbitmq_node_name_is_stable():
+    (container,) = pod_spec(WORKLOADS["rabbitmq"])["containers"]
+    env = {entry["name"]: entry for entry in container["env"]}
+    # The StatefulSet keeps the pod's name (rabbitmq-0), and with it the node's name and data directory.
+    assert env["RABBITMQ_NODENAME"]["value"] == "rabbit@$(POD_NAME)"
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert [port["port"] for port in objects("Service")["rabbitmq"]["spec"]["ports"]] == [5672, 15672]
+
+
+def test_mariadb_runs_the_notification_database_script():
+    script = (ROOT / "deploy" / "mysql-init" / "01-notifications.sh").read_text()
+    assert data_of("ConfigMap", "mariadb-initdb") == {"01-notifications.sh": script}
+    spec = pod_spec(WORKLOADS["mariadb"])
+    (volume,) = [v for v in spec["volumes"] if v.get("configMap", {}).get("name") == "mariadb-initdb"]
+    (container,) = spec["containers"]
+    assert {"name": volume["name"], "mountPath": "/docker-entrypoint-initdb.d", "readOnly": True} in container[
+        "volumeMounts"
+    ]
+    assert {"NOTIFICATION_DB_NAME", "NOTIFICATION_DB_USER", "NOTIFICATION_DB_PASSWORD"} <= set(environment(container))
