@@ -62,6 +62,8 @@ def start_service(module: str, port: int, env: dict[str, str], log_path: Path) -
             str(port),
             "--timeout-keep-alive",
             "75",
+            "--timeout-graceful-shutdown",
+            "5",
             "--no-access-log",
         ],
         cwd=ROOT,

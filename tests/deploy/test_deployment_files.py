@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 APP_PORTS = {"api_gateway": 8000, "auth_service": 8001, "task_service": 8002, "notification_service": 8003}
 DATABASE_SERVICES = ["auth_service", "task_service", "notification_service"]
+# Keep-alive outlasts the pooled clients' 30 s; open event streams must not hold a stop forever.
+UVICORN_OPTIONS = "--timeout-keep-alive 75 --timeout-graceful-shutdown 5"
 INFRASTRUCTURE_PORTS = {"postgres_db": [5432], "mysql_db": [3306], "rabbitmq": [5672, 15672]}
 # `${VAR}`, `${VAR:-default}`, `${VAR-default}`; `$${...}` is an escaped dollar, not a variable.
 VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(?:(:?-)([^}]*))?\}")
@@ -270,12 +272,21 @@ def test_dockerfile(name):
     command = command_text(arguments["CMD"])
     uvicorn = f"uvicorn {name}.main:app --host 0.0.0.0 --port {port}"
     assert uvicorn in command
+    assert UVICORN_OPTIONS in command
     if name in DATABASE_SERVICES:
         migrate = f"alembic -c {name}/alembic.ini upgrade head"
         assert (ROOT / name / "alembic.ini").is_file()
         assert f"{migrate} && exec {uvicorn}" in command
     else:
         assert "alembic" not in command
+
+
+@pytest.mark.parametrize(("name", "port"), APP_PORTS.items())
+def test_make_dev_runs_each_service_on_its_port_with_the_same_options(name, port):
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    [line] = [line for line in lines if f"uvicorn {name}.main:app" in line]
+
+    assert f"--port {port} {UVICORN_OPTIONS}" in line
 
 
 def test_notification_image_owns_its_log_directory():

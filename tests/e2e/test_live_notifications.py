@@ -1,10 +1,15 @@
 import json
+import signal
 import threading
+import time
+from contextlib import suppress
 
 import httpx
 
 from tests.e2e.stack import Stack
-from tests.helpers import poll, register_and_login
+from tests.helpers import NOTIFICATION_DATABASE_URL, RABBITMQ_URL, RunningService, poll, register_and_login
+
+SPARE_NOTIFICATION_PORT = 18013
 
 
 def test_a_new_task_reaches_the_owners_open_stream_through_the_gateway(stack: Stack):
@@ -75,3 +80,36 @@ def test_a_stream_ends_once_its_token_is_signed_out(stack: Stack):
     assert not listener.is_alive()
     assert "event: unauthorized" in lines
     assert not any("Too late" in line for line in lines)
+
+
+def test_a_service_with_open_streams_still_stops_promptly(stack: Stack, tmp_path):
+    """Open streams never end by themselves: a stop must not wait for them (Ctrl-C, rolling updates)."""
+    env = {
+        "NOTIFICATION_DATABASE_URL": NOTIFICATION_DATABASE_URL,
+        "RABBITMQ_URL": RABBITMQ_URL,
+        "AUTH_SERVICE_URL": stack.url("auth"),
+        "NOTIFICATION_LOG_FILE": str(tmp_path / "notifications.log"),
+    }
+    service = RunningService("notification_service.main", SPARE_NOTIFICATION_PORT, env).wait_until_healthy()
+    owner = register_and_login(stack.url("auth"), "stopper")
+    opened = threading.Event()
+
+    def listen() -> None:
+        with (
+            suppress(httpx.HTTPError),
+            httpx.stream(
+                "GET", f"{service.base_url}/notifications/stream", headers=owner["headers"], timeout=60
+            ) as sse,
+        ):
+            for _ in sse.iter_lines():
+                opened.set()
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert opened.wait(10)
+
+    started = time.monotonic()
+    service.process.send_signal(signal.SIGTERM)
+    service.process.wait(timeout=30)
+
+    assert time.monotonic() - started < 15
+    assert "Application shutdown complete" in service.log_path.read_text()
