@@ -1,7 +1,5 @@
 import pytest
-from pydantic import ValidationError
 
-from auth_service.config import DEFAULT_JWT_SECRET, Settings
 from auth_service.security import PasswordHasher
 
 
@@ -26,18 +24,3 @@ def test_verify_refuses_rather_than_raises_on_passwords_bcrypt_cannot_take(hashe
 
 def test_verify_without_a_stored_hash_is_false(hasher):
     assert not hasher.verify("decoy-password", None)
-
-
-def test_production_refuses_the_development_secrets():
-    with pytest.raises(ValidationError, match="jwt_secret_key"):
-        Settings(environment="production", database_url="postgresql+psycopg2://auth:s3cret@db/auth")
-
-
-def test_production_accepts_real_secrets():
-    settings = Settings(
-        environment="production",
-        jwt_secret_key="a-real-secret-that-is-long-enough-0123456789",
-        database_url="postgresql+psycopg2://auth:s3cret@db/auth",
-    )
-
-    assert settings.jwt_secret_key != DEFAULT_JWT_SECRET
