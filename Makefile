@@ -11,7 +11,7 @@ REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notif
 help:
 	@echo "make dev    run the four services on :8000-:8003 (Ctrl-C stops them)"
 	@echo "make test   lint, service tests, end-to-end tests, Postman collection, deployment files"
-	@echo "make bench  measure the task list's first page at 10 and 100,000 tasks"
+	@echo "make bench  task list's first page at 10 and 100,000 tasks; token checks during a login burst"
 
 $(VENV)/.installed: $(REQUIREMENTS)
 	test -x $(PYTHON) || $(PYTHON_BIN) -m venv $(VENV)
@@ -46,6 +46,7 @@ test: install lint
 bench: install
 	$(PYTHON) scripts/provision.py test
 	$(PYTHON) -m benchmarks.task_list_first_page
+	$(PYTHON) -m benchmarks.verify_during_login_burst
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

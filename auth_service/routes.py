@@ -1,6 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -19,17 +20,22 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     status_code=status.HTTP_201_CREATED,
     responses={409: {"description": "Username or email already registered"}},
 )
-def register(body: UserCreate, session: SessionDep, hasher: HasherDep) -> User:
+async def register(body: UserCreate, session: SessionDep, hasher: HasherDep) -> User:
     email = body.email.lower()
-    _ensure_available(session, body.username, email)
-    user = User(username=body.username, email=email, hashed_password=hasher.hash(body.password))
+    await run_in_threadpool(_ensure_available, session, body.username, email)
+    hashed_password = await hasher.hash(body.password)
+    return await run_in_threadpool(_insert_user, session, body.username, email, hashed_password)
+
+
+def _insert_user(session: SessionDep, username: str, email: str, hashed_password: str) -> User:
+    user = User(username=username, email=email, hashed_password=hashed_password)
     session.add(user)
     try:
         session.commit()
     except IntegrityError:
         # Another registration took the name between our check and our insert.
         session.rollback()
-        _ensure_available(session, body.username, email)
+        _ensure_available(session, username, email)
         raise
     session.refresh(user)
     return user
@@ -48,21 +54,26 @@ def _ensure_available(
 
 
 @router.post("/login", response_model=Token, responses={401: {"description": "Incorrect username or password"}})
-def login(
+async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     hasher: HasherDep,
     issuer: TokenIssuerDep,
 ) -> Token:
-    login_name = form.username.strip().lower()
-    user = session.scalar(
-        select(User).where(or_(func.lower(User.username) == login_name, func.lower(User.email) == login_name))
-    )
-    if not hasher.verify(form.password, user.hashed_password if user else None) or not user.is_active:
+    user = await run_in_threadpool(_find_by_login_name, session, form.username)
+    if not await hasher.verify(form.password, user.hashed_password if user else None) or not user.is_active:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "Incorrect username or password", headers={"WWW-Authenticate": "Bearer"}
         )
     return Token(access_token=issuer.issue(user.id, user.token_version))
+
+
+def _find_by_login_name(session: SessionDep, login_name: str) -> User | None:
+    """The user whose username or email this is, in any case."""
+    login_name = login_name.strip().lower()
+    return session.scalar(
+        select(User).where(or_(func.lower(User.username) == login_name, func.lower(User.email) == login_name))
+    )
 
 
 @router.get("/me", response_model=UserRead)
@@ -93,11 +104,16 @@ def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> User:
     response_class=Response,
     responses={400: {"description": "Current password is incorrect"}},
 )
-def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep, hasher: HasherDep) -> None:
+async def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep, hasher: HasherDep) -> None:
     """Set a new password. Every token issued until now stops working: log in again."""
-    if not hasher.verify(body.current_password, user.hashed_password):
+    if not await hasher.verify(body.current_password, user.hashed_password):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "Current password is incorrect")
-    user.hashed_password = hasher.hash(body.new_password)
+    hashed_password = await hasher.hash(body.new_password)
+    await run_in_threadpool(_replace_password, session, user, hashed_password)
+
+
+def _replace_password(session: SessionDep, user: User, hashed_password: str) -> None:
+    user.hashed_password = hashed_password
     user.token_version += 1
     session.commit()
 

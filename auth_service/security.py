@@ -1,8 +1,8 @@
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import anyio
 from jose import JOSEError, jwt
 from passlib.context import CryptContext
 
@@ -11,26 +11,29 @@ from common.db import utcnow
 
 
 class PasswordHasher:
-    """bcrypt behind a small gate, so a burst of logins cannot occupy every worker thread."""
+    """bcrypt on worker threads of its own, at most `concurrency` at a time.
+
+    Requests waiting for a hash wait on the event loop, not in the shared thread pool, so a
+    burst of logins cannot starve /auth/verify, which every other service calls per request.
+    """
 
     def __init__(self, rounds: int, concurrency: int) -> None:
         self._context = CryptContext(schemes=["bcrypt"], bcrypt__rounds=rounds)
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._limiter = anyio.CapacityLimiter(concurrency)
         # Checked when the user is unknown, so a wrong name costs as long as a wrong password.
         self._decoy_hash = self._context.hash("decoy-password")
 
-    def hash(self, password: str) -> str:
-        with self._slots:
-            return self._context.hash(password)
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._context.hash, password, limiter=self._limiter)
 
-    def verify(self, password: str, hashed: str | None) -> bool:
+    async def verify(self, password: str, hashed: str | None) -> bool:
         # bcrypt 5 raises past 72 bytes; such a password can never have been registered.
         if hashed is None or len(password.encode()) > BCRYPT_MAX_BYTES:
-            with self._slots:
-                self._context.verify("decoy-password", self._decoy_hash)
+            await anyio.to_thread.run_sync(
+                self._context.verify, "decoy-password", self._decoy_hash, limiter=self._limiter
+            )
             return False
-        with self._slots:
-            return self._context.verify(password, hashed)
+        return await anyio.to_thread.run_sync(self._context.verify, password, hashed, limiter=self._limiter)
 
 
 @dataclass(frozen=True)
