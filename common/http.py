@@ -4,6 +4,8 @@ import logging
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -34,6 +36,16 @@ class TrailingSlashMiddleware:
         await self.app(scope, receive, send)
 
 
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field and what is wrong with it, without echoing the value sent.
+
+    FastAPI's default repeats every invalid input, a password among them, into responses
+    (and so into any log or proxy that records them).
+    """
+    errors = [{key: value for key, value in error.items() if key != "input"} for error in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 async def unhandled_error_handler(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("Unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
@@ -44,6 +56,7 @@ def install_http_conventions(app: FastAPI) -> None:
     # Added first, so it runs inside TrailingSlashMiddleware and sees the route the router picked.
     install_metrics(app)
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(Exception, unhandled_error_handler)
 
 

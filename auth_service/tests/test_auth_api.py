@@ -246,3 +246,13 @@ def test_metrics_count_requests_by_route_template_and_status(client):
     assert 'http_requests_total{method="GET",route="/auth/me",status="401"}' in metrics.text
     assert 'http_requests_total{method="GET",route="unmatched",status="404"}' in metrics.text
     assert 'http_requests_total{method="GET",route="/openapi.json",status="200"}' in metrics.text
+
+
+def test_a_rejected_password_is_not_repeated_in_the_response(client, new_user):
+    response = client.post("/auth/register", json={**new_user, "password": "s3cr3"})
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "password"]
+    assert error["msg"] == "String should have at least 6 characters"
+    assert "s3cr3" not in response.text
