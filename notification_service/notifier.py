@@ -78,9 +78,6 @@ class Notifier:
         """
         event_id = str(event.event_id)
         with self._session_factory() as session:
-            if self._already_recorded(session, event_id):
-                logger.info("Event %s was already recorded; skipped", event_id)
-                return None
             message = describe(event)
             notification = Notification(
                 event_id=event_id,
@@ -92,10 +89,13 @@ class Notifier:
             )
             session.add(notification)
             try:
+                # The unique event_id turns a redelivery (or a replica handling the same event
+                # at the same moment) into an IntegrityError here, before anything goes out.
                 session.flush()
             except IntegrityError:
                 session.rollback()
-                if self._already_recorded(session, event_id):  # another replica won the race
+                if self._already_recorded(session, event_id):
+                    logger.info("Event %s was already recorded; skipped", event_id)
                     return None
                 raise
             self._log.append(event, message)
