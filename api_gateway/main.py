@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse
 from api_gateway.config import Settings
 from api_gateway.openapi import merged_openapi
 from api_gateway.proxy import ServiceProxy, Upstream
-from common.http import create_http_client, health_response, install_http_conventions
+from common.http import health_response, install_http_conventions
+from common.http_client import create_http_client
 from common.logging import configure_logging
 
 SERVICE_NAME = "api_gateway"

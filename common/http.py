@@ -2,7 +2,6 @@
 
 import logging
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -74,18 +73,3 @@ def health_response(
     if details is not None:
         body["details"] = details
     return JSONResponse(body, status_code=200 if required_ok else 503)
-
-
-def create_http_client(timeout: httpx.Timeout, max_connections: int = 100) -> httpx.AsyncClient:
-    """The one pooled client a process uses for every call to another service.
-
-    Its keep-alive expiry stays under the services' `--timeout-keep-alive 75`, so the client
-    drops an idle connection before the server does; proxy variables are ignored on purpose.
-    """
-    return httpx.AsyncClient(
-        timeout=timeout,
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=30
-        ),
-        trust_env=False,
-    )

@@ -5,7 +5,8 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 
 from common.db import Database
-from common.http import create_http_client, health_response, install_http_conventions
+from common.http import health_response, install_http_conventions
+from common.http_client import create_http_client
 from common.logging import configure_logging
 from common.remote_auth import AuthServiceClient
 from task_service.config import Settings
