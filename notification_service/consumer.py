@@ -1,9 +1,9 @@
 """The RabbitMQ consumer: its own thread and connection, reconnecting whenever the broker goes away.
 
 A message is acknowledged only after the notifier has recorded it. A message that can never be
-processed (not JSON, not a task event) is rejected without requeue, so the queue's dead-letter
-exchange keeps it instead of it looping forever. A message that fails for a passing reason (the
-database is down) is requeued after a pause.
+processed (not JSON, not a task event, values the database refuses) is rejected without requeue,
+so the queue's dead-letter exchange keeps it instead of it looping forever. A message that fails
+for a passing reason (the database or the log file is unavailable) is requeued after a pause.
 
 Each new notification is then broadcast on the `notifications.live` fanout exchange, which every
 replica reads through its own temporary queue, so a user's live stream hears of it whichever
@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import pika
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from common.broker import BrokerWorker
 from notification_service.notifier import Notifier
@@ -88,6 +89,10 @@ class EventConsumer(BrokerWorker):
             return
         try:
             notification = self._notifier.handle(event)
+        except (DataError, IntegrityError) as exc:
+            logger.error("Dead-lettering event %s: the database refuses it (%s)", event.event_id, type(exc).__name__)
+            channel.basic_nack(method.delivery_tag, requeue=False)
+            return
         except Exception:
             logger.exception("Could not record event %s; it will be redelivered", event.event_id)
             # Pausing inside pika keeps heartbeats going and stops a hot redelivery loop.

@@ -2,12 +2,13 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TaskEventData(BaseModel):
     task_id: int
-    title: str
+    # The task service allows 1-200 characters; anything else could never be stored.
+    title: str = Field(min_length=1, max_length=200)
     description: str | None = None
     status: str
     user_id: int

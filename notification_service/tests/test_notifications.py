@@ -50,10 +50,23 @@ def test_a_redelivered_event_is_applied_once(client, user, publish, log_lines):
     assert len([line for line in log_lines() if line["event_id"] == event["event_id"]]) == 1
 
 
+SOMEONE = {"id": 1, "username": "u", "email": "u@example.com"}
+
+
+def encoded(event: dict) -> bytes:
+    return json.dumps(event).encode()
+
+
 @pytest.mark.parametrize(
     "body",
-    [b"not json at all", json.dumps({"event_type": "task_created"}).encode(), b'{"event_type": "task_archived"}'],
-    ids=["not-json", "missing-fields", "unknown-type"],
+    [
+        b"not json at all",
+        json.dumps({"event_type": "task_created"}).encode(),
+        b'{"event_type": "task_archived"}',
+        encoded(task_event(SOMEONE, title="x" * 201)),
+        encoded(task_event(SOMEONE, task_id=2**40)),  # valid JSON, but out of the database column's range
+    ],
+    ids=["not-json", "missing-fields", "unknown-type", "title-too-long", "refused-by-the-database"],
 )
 def test_a_malformed_message_is_dead_lettered_and_consuming_goes_on(client, user, publish, settings, body):
     poison_id = f"poison-{user['username']}"
