@@ -8,6 +8,8 @@ import httpx
 from fastapi import HTTPException, Request, status
 from starlette.responses import StreamingResponse
 
+from common.request_id import HEADER, current_request_id
+
 logger = logging.getLogger(__name__)
 
 # Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the ones httpx sets itself.
@@ -118,8 +120,9 @@ def _forwarded_request_headers(request: Request) -> list[tuple[str, str]]:
     ]
     client_host = request.client.host if request.client else ""
     prior = request.headers.get("x-forwarded-for")
-    headers = [(name, value) for name, value in headers if not name.startswith("x-forwarded-")]
+    headers = [(name, value) for name, value in headers if not name.startswith("x-forwarded-") and name != HEADER]
     headers += [
+        (HEADER, current_request_id.get()),
         ("x-forwarded-for", f"{prior}, {client_host}" if prior else client_host),
         ("x-forwarded-proto", request.url.scheme),
         ("x-forwarded-host", request.headers.get("host", "")),

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.metrics import install_metrics
+from common.request_id import RequestIdMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +52,11 @@ async def unhandled_error_handler(request: Request, exc: Exception) -> JSONRespo
 
 
 def install_http_conventions(app: FastAPI) -> None:
-    """Metrics, trailing slashes and JSON errors, the same in every service."""
+    """Metrics, trailing slashes, request ids and JSON errors, the same in every service."""
     # Added first, so it runs inside TrailingSlashMiddleware and sees the route the router picked.
     install_metrics(app)
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(Exception, unhandled_error_handler)
 

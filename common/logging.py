@@ -1,13 +1,16 @@
 import logging
 import sys
 
-LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+from common.request_id import RequestIdLogFilter
+
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] [%(request_id)s] %(message)s"
 
 
 def configure_logging(level: str) -> None:
     """Send the service's own log records to stdout, where `docker logs` reads them."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RequestIdLogFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

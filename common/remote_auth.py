@@ -7,6 +7,8 @@ import httpx
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
+from common import request_id
+
 logger = logging.getLogger(__name__)
 
 # The same scheme as the auth service's, so one "Authorize" in the gateway's docs covers every service.
@@ -29,7 +31,10 @@ class AuthServiceClient:
 
     async def verify(self, token: str) -> AuthenticatedUser:
         try:
-            response = await self._http.get(self._verify_url, headers={"Authorization": f"Bearer {token}"})
+            response = await self._http.get(
+                self._verify_url,
+                headers={"Authorization": f"Bearer {token}", request_id.HEADER: request_id.current_request_id.get()},
+            )
         except httpx.TimeoutException as exc:
             logger.warning("Auth service timed out verifying a token")
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Auth service did not answer in time") from exc

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 
 from common.broker import BrokerWorker
+from common.request_id import NO_REQUEST, current_request_id
 from notification_service.notifier import Notifier
 from notification_service.schemas import NotificationRead, TaskEvent
 
@@ -75,6 +76,14 @@ class EventConsumer(BrokerWorker):
         channel.exchange_declare(self._live_exchange, exchange_type="fanout", durable=True)
 
     def _on_message(self, channel, method, properties, body: bytes) -> None:
+        # The request that caused the event, so this service's log lines about it carry its id.
+        token = current_request_id.set(properties.correlation_id or NO_REQUEST)
+        try:
+            self._process(channel, method, properties, body)
+        finally:
+            current_request_id.reset(token)
+
+    def _process(self, channel, method, properties, body: bytes) -> None:
         try:
             event = TaskEvent.model_validate_json(body)
         except ValidationError as exc:

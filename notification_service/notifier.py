@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.db import utcnow
+from common.request_id import current_request_id
 from notification_service.mailer import Mailer
 from notification_service.models import Notification
 from notification_service.schemas import TaskEvent
@@ -55,6 +56,7 @@ class NotificationLog:
                 "title": event.data.title,
                 "status": event.data.status,
                 "message": message,
+                "request_id": current_request_id.get(),
             }
         )
         with self._lock:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.broker import BrokerWorker
 from common.db import utcnow
 from common.remote_auth import AuthenticatedUser
+from common.request_id import current_request_id
 from task_service.models import OutboxEvent, Task
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,10 @@ def record_event(session: Session, event_type: str, task: Task, user: Authentica
         },
     }
     event = OutboxEvent(
-        event_id=event_id, routing_key="task." + event_type.removeprefix("task_"), payload=json.dumps(envelope)
+        event_id=event_id,
+        routing_key="task." + event_type.removeprefix("task_"),
+        payload=json.dumps(envelope),
+        request_id=current_request_id.get(),
     )
     session.add(event)
     return event
@@ -122,6 +126,7 @@ class OutboxRelay(BrokerWorker):
                         content_type="application/json",
                         delivery_mode=pika.DeliveryMode.Persistent,
                         message_id=event.event_id,
+                        correlation_id=event.request_id,
                         type=event.routing_key,
                         timestamp=int(event.created_at.timestamp()),
                     ),

@@ -43,6 +43,8 @@ class OutboxEvent(Base):
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     routing_key: Mapped[str] = mapped_column(String(100))
     payload: Mapped[str] = mapped_column(Text)
+    # The id of the request that made the change, sent as the message's correlation_id.
+    request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
