@@ -5,6 +5,15 @@ import os
 import re
 import subprocess
 
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from auth_service.main import app as auth_app
+from auth_service.routes import router as auth_router
+from notification_service.main import app as notification_app
+from notification_service.routes import router as notification_router
+from task_service.main import app as task_app
+from task_service.routes import router as task_router
 from tests.e2e.stack import Stack
 from tests.helpers import ROOT
 
@@ -40,19 +49,43 @@ GATEWAY_ENDPOINTS = {
 GATEWAY_REFUSAL_ONLY_ENDPOINTS = {
     ("GET", "/notifications/stream"),
 }
-# And straight on each service: its health, and the main calls of the API.
+# And straight on each service, via its own URL variable: every endpoint that service serves (its routes.py, plus
+# /health, /metrics and /openapi.json). `test_direct_endpoints_are_every_service_endpoint` keeps this list in step
+# with the services' code. Swagger UI's pages (/docs, /redoc) are left to the gateway's.
 DIRECT_ENDPOINTS = {
     ("auth_url", "GET", "/health"),
-    ("task_url", "GET", "/health"),
-    ("notification_url", "GET", "/health"),
+    ("auth_url", "GET", "/metrics"),
+    ("auth_url", "GET", "/openapi.json"),
     ("auth_url", "POST", "/auth/register"),
     ("auth_url", "POST", "/auth/login"),
     ("auth_url", "GET", "/auth/me"),
+    ("auth_url", "PATCH", "/auth/me"),
+    ("auth_url", "POST", "/auth/me/password"),
+    ("auth_url", "POST", "/auth/logout"),
+    ("auth_url", "GET", "/auth/verify"),
+    ("task_url", "GET", "/health"),
+    ("task_url", "GET", "/metrics"),
+    ("task_url", "GET", "/openapi.json"),
     ("task_url", "POST", "/tasks"),
     ("task_url", "GET", "/tasks"),
     ("task_url", "GET", "/tasks/{id}"),
+    ("task_url", "PUT", "/tasks/{id}"),
+    ("task_url", "PATCH", "/tasks/{id}"),
     ("task_url", "DELETE", "/tasks/{id}"),
+    ("notification_url", "GET", "/health"),
+    ("notification_url", "GET", "/metrics"),
+    ("notification_url", "GET", "/openapi.json"),
     ("notification_url", "GET", "/notifications"),
+}
+# The stream again, straight on its service: only checked for its 401 there too.
+DIRECT_REFUSAL_ONLY_ENDPOINTS = {
+    ("notification_url", "GET", "/notifications/stream"),
+}
+# Each service's URL variable, its app (its own /health and /metrics) and the router of its routes.py.
+SERVICES: dict[str, tuple[FastAPI, APIRouter]] = {
+    "auth_url": (auth_app, auth_router),
+    "task_url": (task_app, task_router),
+    "notification_url": (notification_app, notification_router),
 }
 URL_VARIABLES = {
     "gateway_url": "http://localhost:8000",
@@ -123,8 +156,28 @@ def test_collection_covers_every_endpoint() -> None:
     refused = {endpoint_of(item) for item in items if expected_status(item) == 401}
     refused_via_gateway = {(method, path) for base, method, path in refused if base == "gateway_url"}
     assert sorted(GATEWAY_REFUSAL_ONLY_ENDPOINTS - refused_via_gateway) == [], "stream endpoints never checked for 401"
+    assert sorted(DIRECT_REFUSAL_ONLY_ENDPOINTS - refused) == [], "stream endpoints never checked for 401 directly"
     # A request to a stream that expects it to succeed would never end: newman would hang.
-    assert not {(method, path) for _, method, path in succeeding} & GATEWAY_REFUSAL_ONLY_ENDPOINTS
+    streams = GATEWAY_REFUSAL_ONLY_ENDPOINTS | {(method, path) for _, method, path in DIRECT_REFUSAL_ONLY_ENDPOINTS}
+    assert not {(method, path) for _, method, path in succeeding} & streams
+
+
+def served_endpoints(base: str, app: FastAPI, router: APIRouter) -> set[tuple[str, str, str]]:
+    """(base URL variable, method, path template) of every endpoint a service serves, in `endpoint_of`'s form."""
+    found = {(base, "GET", app.openapi_url)}
+    # The app's own routes (/health, /metrics), and its routes.py router's (prefix included).
+    for route in [*app.routes, *router.routes]:
+        if isinstance(route, APIRoute):
+            path = re.sub(r"\{\w+\}", "{id}", route.path)
+            found |= {(base, method, path) for method in route.methods - {"HEAD", "OPTIONS"}}
+    return found
+
+
+def test_direct_endpoints_are_every_service_endpoint() -> None:
+    """The lists above name every endpoint of every service, as the services' code declares them."""
+    served = set().union(*(served_endpoints(base, app, router) for base, (app, router) in SERVICES.items()))
+    assert sorted(served - DIRECT_ENDPOINTS - DIRECT_REFUSAL_ONLY_ENDPOINTS) == [], "endpoints missing from the lists"
+    assert sorted((DIRECT_ENDPOINTS | DIRECT_REFUSAL_ONLY_ENDPOINTS) - served) == [], "endpoints no service serves"
 
 
 def test_every_request_is_described_and_tested() -> None:
