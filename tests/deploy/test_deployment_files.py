@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.deploy.service_settings import setting_names, settings_class
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 APP_PORTS = {"api_gateway": 8000, "auth_service": 8001, "task_service": 8002, "notification_service": 8003}
@@ -293,3 +295,22 @@ def test_notification_image_owns_its_log_directory():
     instructions = dockerfile_instructions(ROOT / "notification_service" / "Dockerfile")
     runs = [value for keyword, value in instructions if keyword == "RUN"]
     assert any("/app/logs" in run and "chown app" in run for run in runs)
+
+
+@pytest.mark.parametrize("name", sorted(APP_PORTS))
+def test_compose_gives_each_service_only_settings_it_reads(services, name):
+    given = set(environment(services[name]))
+
+    assert given - setting_names(name) == set()
+
+
+@pytest.mark.parametrize("name", sorted(APP_PORTS))
+def test_each_service_starts_from_the_compose_defaults(services, name, monkeypatch):
+    for variable in setting_names(name):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment(services[name]).items():
+        monkeypatch.setenv(variable, value)
+
+    settings = settings_class(name)(_env_file=None)
+
+    assert settings.environment == "development"

@@ -5,7 +5,6 @@ Services reach their pods, that every reference resolves, and that each service 
 """
 
 import base64
-import importlib
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -14,9 +13,10 @@ import kubernetes_validate
 import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
-from pydantic import AliasChoices, ValidationError
+from pydantic import ValidationError
 
 from common.migrations import LOCK_TIMEOUT_SECONDS
+from tests.deploy.service_settings import env_name, setting_names, settings_class
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "k8s"
@@ -154,25 +154,6 @@ def environment(container: dict) -> dict[str, str]:
             kind, name, key = key_reference(entry)
             env[entry["name"]] = data_of(kind, name)[key]
     return env
-
-
-def settings_class(service: str):
-    return importlib.import_module(f"{service}.config").Settings
-
-
-def env_name(settings, field_name: str) -> list[str]:
-    """The environment variable(s) a settings field is read from."""
-    alias = settings.model_fields[field_name].validation_alias
-    if isinstance(alias, AliasChoices):
-        return [choice.upper() for choice in alias.choices if isinstance(choice, str)]
-    if isinstance(alias, str):
-        return [alias.upper()]
-    return [(settings.model_config.get("env_prefix", "") + field_name).upper()]
-
-
-def setting_names(service: str) -> set[str]:
-    settings = settings_class(service)
-    return {name for field_name in settings.model_fields for name in env_name(settings, field_name)}
 
 
 def container_port(workload: dict, port: int | str) -> int:
