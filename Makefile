@@ -6,12 +6,13 @@ PYTHON := $(VENV)/bin/python
 SERVICES_WITH_DATABASES := auth_service task_service notification_service
 REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notification_service api_gateway,$(s)/requirements.txt)
 
-.PHONY: help install dev test lint migrate bench clean
+.PHONY: help install dev test lint migrate bench backup restore clean
 
 help:
 	@echo "make dev    run the four services on :8000-:8003 (Ctrl-C stops them)"
 	@echo "make test   lint, service tests, end-to-end tests, Postman collection, deployment files"
 	@echo "make bench  task list's first page at 10 and 100,000 tasks; token checks during a login burst"
+	@echo "make backup / make restore BACKUP=backups/<timestamp>   the three databases, as SQL"
 
 $(VENV)/.installed: $(REQUIREMENTS)
 	test -x $(PYTHON) || $(PYTHON_BIN) -m venv $(VENV)
@@ -47,6 +48,13 @@ bench: install
 	$(PYTHON) scripts/provision.py test
 	$(PYTHON) -m benchmarks.task_list_first_page
 	$(PYTHON) -m benchmarks.verify_during_login_burst
+
+backup: $(VENV)/.installed
+	$(PYTHON) scripts/backup.py backup
+
+restore: $(VENV)/.installed
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/<timestamp>"; exit 2; }
+	$(PYTHON) scripts/backup.py restore "$(BACKUP)"
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -37,6 +37,7 @@ PROFILES = {
             "task_manager_test": ("taskuser", "taskpassword"),
             "notifications_test": ("notifyuser", "notifypassword"),
             "task_migrations_test": ("taskuser", "taskpassword"),
+            "notifications_migrations_test": ("notifyuser", "notifypassword"),
         },
         "rabbitmq_vhost": "task_manager_test",
         "management_ui": False,

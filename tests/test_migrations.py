@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, text
 
 from common.migrations import migration_lock
+from scripts.backup import drop_everything
 from tests.helpers import AUTH_DATABASE_URL, ROOT, TASK_DATABASE_URL
 
 REPLICAS = 4
@@ -19,17 +20,6 @@ SCRATCH = {
 }
 
 
-def empty(url: str) -> None:
-    engine = create_engine(url)
-    metadata = MetaData()
-    metadata.reflect(engine)
-    metadata.drop_all(engine)
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("DROP TYPE IF EXISTS task_status"))
-    engine.dispose()
-
-
 def head_of(service: str) -> str:
     versions = sorted(Path(ROOT / service / "migrations" / "versions").glob("[0-9]*.py"))
     return versions[-1].name.split("_", 1)[0]
@@ -38,7 +28,7 @@ def head_of(service: str) -> str:
 @pytest.mark.parametrize("service", sorted(SCRATCH))
 def test_replicas_migrating_at_the_same_time_all_succeed(service):
     variable, url = SCRATCH[service]
-    empty(url)
+    drop_everything(url)
     alembic = [sys.executable, "-m", "alembic", "-c", f"{service}/alembic.ini", "upgrade", "head"]
 
     runs = [
@@ -58,7 +48,7 @@ def test_replicas_migrating_at_the_same_time_all_succeed(service):
 @pytest.mark.parametrize("service", sorted(SCRATCH))
 def test_a_migration_waits_while_another_holds_the_lock(service):
     variable, url = SCRATCH[service]
-    empty(url)
+    drop_everything(url)
     engine = create_engine(url)
     with engine.connect() as holder:
         with migration_lock(holder):
