@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 SERVICES_WITH_DATABASES := auth_service task_service notification_service
 REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notification_service api_gateway,$(s)/requirements.txt)
 
-.PHONY: help install dev test lint migrate bench backup restore clean
+.PHONY: help install client-tools dev test lint migrate bench backup restore clean
 
 help:
 	@echo "make dev    run the four services on :8000-:8003 (Ctrl-C stops them)"
@@ -25,6 +25,18 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# Command-line tools the tests and scripts call; installed from Debian's packages when missing and root.
+CLIENT_TOOLS := curl pg_dump psql mysqldump mysql
+client-tools:
+	@missing=$$(for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || echo $$tool; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq curl postgresql-client mariadb-client; \
+		else \
+			echo "missing: $$missing (install curl and the PostgreSQL and MariaDB/MySQL clients)"; exit 1; \
+		fi; \
+	fi
+
 migrate: $(VENV)/.installed
 	@for service in $(SERVICES_WITH_DATABASES); do \
 		$(VENV)/bin/alembic -c $$service/alembic.ini upgrade head || exit 1; \
@@ -40,7 +52,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install lint
+test: install client-tools lint
 	$(PYTHON) scripts/provision.py test
 	$(PYTHON) -m pytest
 
