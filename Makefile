@@ -11,7 +11,8 @@ REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notif
 help:
 	@echo "make dev    run the four services on :8000-:8003 (Ctrl-C stops them)"
 	@echo "make test   lint, service tests, end-to-end tests, Postman collection, deployment files"
-	@echo "make bench  task list's first page at 10 and 100,000 tasks; token checks during a login burst"
+	@echo "make bench  task list's first page at 10 and 100,000 tasks; token checks during a login burst;"
+	@echo "            mixed task traffic through the gateway (throughput, latency, errors)"
 	@echo "make backup / make restore BACKUP=backups/<timestamp>   the three databases, as SQL"
 
 $(VENV)/.installed: $(REQUIREMENTS)
@@ -60,6 +61,7 @@ bench: install
 	$(PYTHON) scripts/provision.py test
 	$(PYTHON) -m benchmarks.task_list_first_page
 	$(PYTHON) -m benchmarks.verify_during_login_burst
+	$(PYTHON) -m benchmarks.gateway_load
 
 backup: $(VENV)/.installed
 	$(PYTHON) scripts/backup.py backup
