@@ -8,6 +8,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from common import request_id
+from common.http_client import create_http_client
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +26,14 @@ class AuthenticatedUser:
 
 
 class AuthServiceClient:
-    def __init__(self, base_url: str, http: httpx.AsyncClient) -> None:
+    """Checks tokens with the auth service through one pooled connection, opened and closed in the lifespan."""
+
+    def __init__(self, base_url: str, timeout_seconds: float) -> None:
         self._verify_url = base_url.rstrip("/") + "/auth/verify"
-        self._http = http
+        self._http = create_http_client(httpx.Timeout(timeout_seconds))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     async def verify(self, token: str) -> AuthenticatedUser:
         try:

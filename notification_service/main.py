@@ -1,14 +1,12 @@
 import asyncio
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Gauge
 
 from common.db import Database
 from common.http import health_response, install_http_conventions
-from common.http_client import create_http_client
 from common.logging import configure_logging
 from common.remote_auth import AuthServiceClient
 from notification_service.config import Settings
@@ -27,7 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         config = settings or Settings()
         configure_logging(config.log_level)
         database = Database(config.database_url)
-        http_client = create_http_client(httpx.Timeout(config.auth_timeout_seconds))
+        auth_client = AuthServiceClient(config.auth_service_url, config.auth_timeout_seconds)
         mailer = (
             Mailer(
                 config.smtp_host,
@@ -61,14 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.settings = config
         app.state.database = database
-        app.state.auth_client = AuthServiceClient(config.auth_service_url, http_client)
+        app.state.auth_client = auth_client
         app.state.consumer = consumer
         app.state.notification_log = notification_log
         app.state.stream_hub = stream_hub
         consumer.start()
         yield
         consumer.stop()
-        await http_client.aclose()
+        await auth_client.aclose()
         database.dispose()
 
     app = FastAPI(title="Notification Service", version="1.0.0", lifespan=lifespan)

@@ -1,12 +1,10 @@
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 
 from common.db import Database
 from common.http import health_response, install_http_conventions
-from common.http_client import create_http_client
 from common.logging import configure_logging
 from common.remote_auth import AuthServiceClient
 from task_service.config import Settings
@@ -22,18 +20,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         config = settings or Settings()
         configure_logging(config.log_level)
         database = Database(config.database_url)
-        http_client = create_http_client(httpx.Timeout(config.auth_timeout_seconds))
+        auth_client = AuthServiceClient(config.auth_service_url, config.auth_timeout_seconds)
         relay = OutboxRelay(
             database.session_factory, config.rabbitmq_url, config.events_exchange, config.outbox_poll_seconds
         )
         app.state.settings = config
         app.state.database = database
-        app.state.auth_client = AuthServiceClient(config.auth_service_url, http_client)
+        app.state.auth_client = auth_client
         app.state.relay = relay
         relay.start()
         yield
         relay.stop()
-        await http_client.aclose()
+        await auth_client.aclose()
         database.dispose()
 
     app = FastAPI(title="Task Service", version="1.0.0", lifespan=lifespan)
