@@ -30,13 +30,7 @@ async def register(body: UserCreate, session: SessionDep, hasher: HasherDep) -> 
 def _insert_user(session: SessionDep, username: str, email: str, hashed_password: str) -> User:
     user = User(username=username, email=email, hashed_password=hashed_password)
     session.add(user)
-    try:
-        session.commit()
-    except IntegrityError:
-        # Another registration took the name between our check and our insert.
-        session.rollback()
-        _ensure_available(session, username, email)
-        raise
+    _commit_unless_taken(session, username, email)
     session.refresh(user)
     return user
 
@@ -51,6 +45,18 @@ def _ensure_available(
         taken_by = session.scalar(select(User.id).where(func.lower(column) == value.lower()))
         if taken_by is not None and taken_by != except_user_id:
             raise HTTPException(status.HTTP_409_CONFLICT, f"{field} already registered")
+
+
+def _commit_unless_taken(
+    session: SessionDep, username: str | None, email: str | None, except_user_id: int | None = None
+) -> None:
+    """Commit, or 409 when another request took the name or email between our check and our write."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        _ensure_available(session, username, email, except_user_id)
+        raise
 
 
 @router.post("/login", response_model=Token, responses={401: {"description": "Incorrect username or password"}})
@@ -89,12 +95,7 @@ def update_me(body: UserUpdate, user: CurrentUser, session: SessionDep) -> User:
     _ensure_available(session, changes.get("username"), changes.get("email"), except_user_id=user.id)
     for field, value in changes.items():
         setattr(user, field, value)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        _ensure_available(session, changes.get("username"), changes.get("email"), except_user_id=user.id)
-        raise
+    _commit_unless_taken(session, changes.get("username"), changes.get("email"), except_user_id=user.id)
     return user
 
 
