@@ -15,11 +15,14 @@ from tests.helpers import (
     RABBITMQ_URL,
     RunningService,
     migrate,
+    poll,
     register_and_login,
     running_auth_service,
 )
 
 AUTH_PORT = 18201
+# This suite's own exchange and queues: no other suite's events reach them, nor theirs this one's.
+SUITE = "notification-service-tests"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +39,11 @@ def settings(auth_service: RunningService, tmp_path_factory: pytest.TempPathFact
         auth_service_url=auth_service.base_url,
         rabbitmq_url=RABBITMQ_URL,
         notification_log_file=tmp_path_factory.mktemp("logs") / "notifications.log",
+        events_exchange=f"task_events.{SUITE}",
+        queue_name=f"notifications.{SUITE}",
+        dead_letter_exchange=f"notifications.dead-letter.{SUITE}",
+        dead_letter_queue=f"notifications.dead-letter.{SUITE}",
+        live_exchange=f"notifications.live.{SUITE}",
         environment="test",
     )
 
@@ -44,6 +52,8 @@ def settings(auth_service: RunningService, tmp_path_factory: pytest.TempPathFact
 def client(settings: Settings) -> Iterator[TestClient]:
     # Module scope: the consumer must be gone before another suite consumes the same queue.
     with TestClient(create_app(settings)) as test_client:
+        # Until the consumer has declared its queue, a published event has nowhere to go.
+        poll(lambda: test_client.app.state.consumer.connected)
         yield test_client
 
 

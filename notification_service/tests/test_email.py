@@ -42,7 +42,9 @@ def test_with_email_enabled_each_event_is_mailed_to_the_task_owner(settings, use
             "smtp_starttls": False,
         }
     )
-    with TestClient(create_app(email_settings)):
+    with TestClient(create_app(email_settings)) as client:
+        # Until the consumer has declared its queue, a published event has nowhere to go.
+        poll(lambda: client.app.state.consumer.connected)
         publish(task_event(user, task_id=3, title="Mail me"))
         [message] = poll(lambda: [m for m in inbox.messages if m["To"] == user["email"]])
 

@@ -18,6 +18,8 @@ from tests.helpers import (
 )
 
 AUTH_PORT = 18101
+# This suite's own exchange: its events never reach another suite's queues, nor theirs this one's.
+EVENTS_EXCHANGE = "task_events.task-service-tests"
 
 
 @pytest.fixture(scope="session")
@@ -34,13 +36,30 @@ def settings(auth_service: RunningService) -> Settings:
         database_url=TASK_DATABASE_URL,
         auth_service_url=auth_service.base_url,
         rabbitmq_url=RABBITMQ_URL,
+        events_exchange=EVENTS_EXCHANGE,
         outbox_poll_seconds=0.2,
         environment="test",
     )
 
 
 @pytest.fixture(scope="session")
-def client(settings: Settings) -> Iterator[TestClient]:
+def event_sink(settings: Settings) -> Iterator[None]:
+    """A queue bound for the whole session, so every event is routable and leaves the outbox.
+
+    Without it, events made between two tests that read events wait in the shared test outbox,
+    for whichever relay runs next, in whatever suite.
+    """
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    channel = connection.channel()
+    channel.exchange_declare(settings.events_exchange, exchange_type="topic", durable=True)
+    queue = channel.queue_declare("", exclusive=True, arguments={"x-max-length": 1}).method.queue
+    channel.queue_bind(queue, settings.events_exchange, routing_key="#")
+    yield
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings, event_sink: None) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
