@@ -4,6 +4,7 @@ from common.config import ServiceSettings
 
 
 class Settings(ServiceSettings):
+    # Each a URL, or several separated by commas to spread requests over replicas.
     auth_service_url: str = "http://127.0.0.1:8001"
     task_service_url: str = "http://127.0.0.1:8002"
     notification_service_url: str = "http://127.0.0.1:8003"
@@ -13,5 +14,8 @@ class Settings(ServiceSettings):
     health_timeout_seconds: float = Field(3.0, gt=0)
     # The services take small JSON bodies; anything larger is refused before it is buffered.
     max_request_body_bytes: int = Field(1024 * 1024, ge=1024)
-    # Pooled connections to the services, shared by every request (size it to the expected concurrency).
-    max_upstream_connections: int = Field(200, ge=1)
+    # Pooled connections to each service, shared by every request to it; a request that finds
+    # none free within a second is refused with 503 (size it to the expected concurrency).
+    max_upstream_connections: int = Field(256, ge=1)
+    # Live event streams open through this gateway at once, on a pool of their own.
+    max_streams: int = Field(1000, ge=1)

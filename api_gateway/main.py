@@ -11,7 +11,6 @@ from api_gateway.config import Settings
 from api_gateway.openapi import merged_openapi
 from api_gateway.proxy import ServiceProxy, Upstream
 from common.http import health_response, install_http_conventions
-from common.http_client import create_http_client
 from common.logging import configure_logging
 
 SERVICE_NAME = "api_gateway"
@@ -34,18 +33,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         config = settings or Settings()
         configure_logging(config.log_level)
-        client = create_http_client(
-            httpx.Timeout(config.upstream_timeout_seconds, connect=config.connect_timeout_seconds),
-            max_connections=config.max_upstream_connections,
+        upstreams = upstreams_of(config)
+        proxy = ServiceProxy(
+            list(upstreams.values()),
+            config.connect_timeout_seconds,
+            config.upstream_timeout_seconds,
+            config.max_upstream_connections,
+            config.max_streams,
+            config.max_request_body_bytes,
         )
         app.state.settings = config
-        app.state.http_client = client
-        app.state.upstreams = upstreams_of(config)
-        app.state.proxy = ServiceProxy(
-            client, config.connect_timeout_seconds, config.upstream_timeout_seconds, config.max_request_body_bytes
-        )
+        app.state.upstreams = upstreams
+        app.state.proxy = proxy
         yield
-        await client.aclose()
+        await proxy.aclose()
 
     # /docs and /openapi.json describe the whole system, so FastAPI's own (gateway-only) are off.
     app = FastAPI(
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = request.app.state
         own = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         return await merged_openapi(
-            own, state.http_client, list(state.upstreams.values()), state.settings.health_timeout_seconds
+            own, state.proxy.clients, list(state.upstreams.values()), state.settings.health_timeout_seconds
         )
 
     @app.get("/docs", include_in_schema=False)
@@ -95,8 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def health(request: Request):
         state = request.app.state
         upstreams = list(state.upstreams.values())
+        timeout = state.settings.health_timeout_seconds
         reports = await asyncio.gather(
-            *(_service_health(state.http_client, u, state.settings.health_timeout_seconds) for u in upstreams)
+            *(_service_health(state.proxy.clients[u.service], u, timeout) for u in upstreams)
         )
         details = {upstream.service: report for upstream, report in zip(upstreams, reports, strict=True)}
         # "degraded" still serves (the task service keeps events in its outbox while the broker is away).
@@ -110,8 +112,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _service_health(client: httpx.AsyncClient, upstream: Upstream, timeout: float) -> dict:
+    """The service's own health report; with several replicas, each one's, and "degraded" while some are down."""
+    reports = await asyncio.gather(*(_replica_health(client, upstream, url, timeout) for url in upstream.replicas))
+    if len(reports) == 1:
+        return reports[0]
+    serving = [report for report in reports if report.get("status") in ("ok", "degraded")]
+    if len(serving) == len(reports):
+        status = "ok" if all(report["status"] == "ok" for report in reports) else "degraded"
+    else:
+        status = "degraded" if serving else "unreachable"
+    return {"service": upstream.service, "status": status, "replicas": reports}
+
+
+async def _replica_health(client: httpx.AsyncClient, upstream: Upstream, base_url: str, timeout: float) -> dict:
     try:
-        response = await client.get(upstream.base_url.rstrip("/") + "/health", timeout=timeout)
+        response = await client.get(base_url + "/health", timeout=timeout)
         return response.json()
     except (httpx.HTTPError, ValueError) as exc:
         return {"service": upstream.service, "status": "unreachable", "error": type(exc).__name__}

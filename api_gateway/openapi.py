@@ -19,9 +19,9 @@ SCHEMA_REF_PREFIX = "#/components/schemas/"
 
 
 async def merged_openapi(
-    gateway_document: dict, client: httpx.AsyncClient, upstreams: list[Upstream], timeout: float
+    gateway_document: dict, clients: dict[str, httpx.AsyncClient], upstreams: list[Upstream], timeout: float
 ) -> dict:
-    documents = await asyncio.gather(*(_fetch(client, upstream, timeout) for upstream in upstreams))
+    documents = await asyncio.gather(*(_fetch(clients[u.service], u, timeout) for u in upstreams))
     merged = json.loads(json.dumps(gateway_document))
     paths = merged.setdefault("paths", {})
     components = merged.setdefault("components", {})
@@ -50,7 +50,7 @@ async def merged_openapi(
 
 async def _fetch(client: httpx.AsyncClient, upstream: Upstream, timeout: float) -> dict | None:
     try:
-        response = await client.get(upstream.base_url.rstrip("/") + "/openapi.json", timeout=timeout)
+        response = await client.get(upstream.replicas_in_turn()[0] + "/openapi.json", timeout=timeout)
         response.raise_for_status()
         return response.json()
     except (httpx.HTTPError, ValueError) as exc:

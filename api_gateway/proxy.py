@@ -1,13 +1,21 @@
-"""Forwarding a request to the service that owns its path, and the answer back, unchanged."""
+"""Forwarding a request to the service that owns its path, and the answer back, unchanged.
 
+Each service has a pooled client of its own, so one slow service cannot take the connections
+the others need, and live event streams have a separate pool with a cap, so streams can never
+take the connections ordinary requests use. Every pool gives up on a free connection after
+POOL_TIMEOUT_SECONDS and the request is refused with 503 and Retry-After.
+"""
+
+import itertools
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 from fastapi import HTTPException, Request, status
 from starlette.responses import StreamingResponse
 
+from common.errors import InvalidRequest, Unavailable, UpstreamTimeout
+from common.http_client import create_http_client
 from common.request_id import HEADER, current_request_id
 
 logger = logging.getLogger(__name__)
@@ -31,48 +39,115 @@ REQUEST_HEADERS_SET_BY_CLIENT = frozenset({"host", "content-length"})
 EVENT_STREAM_SUFFIX = "/stream"
 # The gateway's own server sets these on every response it sends.
 RESPONSE_HEADERS_SET_BY_SERVER = frozenset({"date", "server"})
+# Methods that mean the same when sent twice (RFC 9110 §9.2.2): safe to resend on a dead connection.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# What a pooled keep-alive connection that the service has closed looks like when reused.
+DEAD_CONNECTION_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+POOL_TIMEOUT_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
 class Upstream:
-    service: str
-    prefix: str
-    base_url: str
+    """A service behind the gateway: the path prefix it owns and its replicas, used in turn.
+
+    `base_url` is one URL, or several separated by commas (one per replica).
+    """
+
+    def __init__(self, service: str, prefix: str, base_url: str) -> None:
+        self.service = service
+        self.prefix = prefix
+        self.replicas = tuple(url.strip().rstrip("/") for url in base_url.split(",") if url.strip())
+        if not self.replicas:
+            raise ValueError(f"{service} needs at least one URL")
+        self._turns = itertools.count()
+
+    def replicas_in_turn(self) -> list[str]:
+        """Every replica, starting with the next one in round-robin order."""
+        start = next(self._turns) % len(self.replicas)
+        return [*self.replicas[start:], *self.replicas[:start]]
 
 
 class ServiceProxy:
     def __init__(
-        self, client: httpx.AsyncClient, connect_timeout: float, read_timeout: float, max_body_bytes: int
+        self,
+        upstreams: list[Upstream],
+        connect_timeout: float,
+        read_timeout: float,
+        max_connections_per_service: int,
+        max_streams: int,
+        max_body_bytes: int,
     ) -> None:
-        self._client = client
         self._max_body_bytes = max_body_bytes
-        self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=POOL_TIMEOUT_SECONDS)
+        self.clients = {
+            upstream.service: create_http_client(self._timeout, max_connections_per_service) for upstream in upstreams
+        }
         # An event stream is quiet between events: it must not be cut by a read timeout.
-        self._stream_timeout = httpx.Timeout(None, connect=connect_timeout)
+        self._stream_timeout = httpx.Timeout(None, connect=connect_timeout, pool=POOL_TIMEOUT_SECONDS)
+        self._streams = create_http_client(self._stream_timeout, max_streams)
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+        await self._streams.aclose()
 
     async def forward(self, request: Request, upstream: Upstream) -> StreamingResponse:
         path = _checked_path(request)
         wants_stream = path.endswith(EVENT_STREAM_SUFFIX) or "text/event-stream" in request.headers.get("accept", "")
-        upstream_request = self._client.build_request(
-            request.method,
-            httpx.URL(upstream.base_url.rstrip("/") + path, query=request.url.query.encode()),
-            headers=_forwarded_request_headers(request),
-            content=await self._bounded_body(request),
-            timeout=self._stream_timeout if wants_stream else self._timeout,
-        )
-        try:
-            response = await self._client.send(upstream_request, stream=True)
-        except httpx.LocalProtocolError as exc:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Request cannot be forwarded: {exc}") from exc
-        except httpx.TimeoutException as exc:
-            logger.warning("%s timed out on %s %s", upstream.service, request.method, path)
-            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"{upstream.service} did not answer in time") from exc
-        except httpx.HTTPError as exc:
-            logger.warning("%s unreachable: %s", upstream.service, exc)
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"{upstream.service} is unavailable") from exc
+        client = self._streams if wants_stream else self.clients[upstream.service]
+        headers = _forwarded_request_headers(request)
+        body = await self._bounded_body(request)
+        response = await self._send(client, request.method, upstream, path, request.url.query, headers, body)
         forwarded = StreamingResponse(_relay_body(response), status_code=response.status_code)
         forwarded.raw_headers = _returned_headers(response, upstream)
         return forwarded
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        upstream: Upstream,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> httpx.Response:
+        """Send to one replica after another until one takes the request.
+
+        A replica that refuses the connection never saw the request, so the next one gets it,
+        whatever the method. A pooled connection found dead (the service closed it while idle)
+        is retried once on a new one, for idempotent methods only.
+        """
+        replicas = upstream.replicas_in_turn()
+        resent_after_dead_connection = False
+        attempt = 0
+        while True:
+            base_url = replicas[attempt % len(replicas)]
+            outgoing = client.build_request(
+                method, httpx.URL(base_url + path, query=query.encode()), headers=headers, content=body
+            )
+            try:
+                return await client.send(outgoing, stream=True)
+            except httpx.LocalProtocolError as exc:
+                raise InvalidRequest(f"Request cannot be forwarded: {exc}") from exc
+            except httpx.PoolTimeout as exc:
+                logger.warning("No free connection to %s for %s %s", upstream.service, method, path)
+                raise Unavailable(f"{upstream.service} is busy; retry shortly") from exc
+            except httpx.ConnectError as exc:
+                attempt += 1
+                if attempt >= len(replicas):
+                    logger.warning("%s unreachable: %s", upstream.service, exc)
+                    raise Unavailable(f"{upstream.service} is unavailable") from exc
+            except DEAD_CONNECTION_ERRORS as exc:
+                if method not in IDEMPOTENT_METHODS or resent_after_dead_connection:
+                    logger.warning("%s dropped %s %s: %s", upstream.service, method, path, exc)
+                    raise Unavailable(f"{upstream.service} is unavailable") from exc
+                resent_after_dead_connection = True
+            except httpx.TimeoutException as exc:
+                logger.warning("%s timed out on %s %s", upstream.service, method, path)
+                raise UpstreamTimeout(f"{upstream.service} did not answer in time") from exc
+            except httpx.HTTPError as exc:
+                logger.warning("%s unreachable: %s", upstream.service, exc)
+                raise Unavailable(f"{upstream.service} is unavailable") from exc
 
     async def _bounded_body(self, request: Request) -> bytes:
         """The request body, refused with 413 past the limit rather than buffered whole."""
@@ -104,10 +179,10 @@ def _checked_path(request: Request) -> str:
     """The raw path to forward, refused when a dot segment could walk out of the service's prefix."""
     decoded_segments = request.url.path.split("/")
     if any(segment in (".", "..") for segment in decoded_segments):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Path must not contain '.' or '..' segments")
+        raise InvalidRequest("Path must not contain '.' or '..' segments")
     raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
     if b"%2f" in raw_path.lower() or b"%5c" in raw_path.lower():
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Path must not contain encoded slashes")
+        raise InvalidRequest("Path must not contain encoded slashes")
     return raw_path.decode("latin-1")
 
 
@@ -131,13 +206,15 @@ def _forwarded_request_headers(request: Request) -> list[tuple[str, str]]:
 
 
 def _returned_headers(response: httpx.Response, upstream: Upstream) -> list[tuple[bytes, bytes]]:
-    base_url = upstream.base_url.rstrip("/")
     headers = []
     for name, value in response.headers.multi_items():
         if name in HOP_BY_HOP_HEADERS or name in RESPONSE_HEADERS_SET_BY_SERVER:
             continue
-        if name == "location" and value.startswith(base_url):
+        if name == "location":
             # Never hand a client the address of a service behind the gateway.
-            value = value[len(base_url) :] or "/"
+            for base_url in upstream.replicas:
+                if value.startswith(base_url):
+                    value = value[len(base_url) :] or "/"
+                    break
         headers.append((name.encode("latin-1"), value.encode("latin-1")))
     return headers

@@ -2,12 +2,12 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from common.config import ServiceSettings
+from common.config import DatabaseServiceSettings
 
 DEFAULT_JWT_SECRET = "your-super-secret-key-change-this-in-production-123456789"
 
 
-class Settings(ServiceSettings):
+class Settings(DatabaseServiceSettings):
     database_url: str = Field(
         "postgresql+psycopg2://postgres:postgres@127.0.0.1:5432/task_manager", validation_alias="AUTH_DATABASE_URL"
     )
@@ -18,6 +18,11 @@ class Settings(ServiceSettings):
     bcrypt_rounds: int = Field(12, ge=4, le=16)
     # bcrypt holds a core for ~0.3 s; more parallel hashes than cores only queue inside the CPU.
     hashing_concurrency: int = Field(2, ge=1, le=64)
+    # Hashes that may wait for one of those threads; the next sign-in is refused (503, Retry-After).
+    # At cost 12 on two cores, 16 waiting is about two seconds of work.
+    hashing_queue_limit: int = Field(16, ge=0, le=10_000)
+    # Where the per-user revocation counters live, read by the services that cache token checks.
+    redis_url: str | None = None
 
     development_defaults: ClassVar[dict[str, str]] = {
         "jwt_secret_key": DEFAULT_JWT_SECRET,

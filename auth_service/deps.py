@@ -1,57 +1,35 @@
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.orm import Session
 
-from auth_service.models import RevokedToken, User
-from auth_service.security import AccessToken, PasswordHasher, TokenIssuer
-from common.db import get_db
+from auth_service.models import User
+from auth_service.security import AccessToken
+from auth_service.services import AccountService
+from common.errors import Unauthorized
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 
-SessionDep = Annotated[Session, Depends(get_db)]
+
+# Dependencies are async: FastAPI runs a plain `def` one on a worker thread, a hop these do not need.
+async def get_accounts(request: Request) -> AccountService:
+    return request.app.state.accounts
 
 
-def get_hasher(request: Request) -> PasswordHasher:
-    return request.app.state.hasher
+AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 
 
-def get_token_issuer(request: Request) -> TokenIssuer:
-    return request.app.state.token_issuer
-
-
-HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
-TokenIssuerDep = Annotated[TokenIssuer, Depends(get_token_issuer)]
-
-
-def _unauthorized(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-def get_access_token(issuer: TokenIssuerDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> AccessToken:
+async def get_access_token(accounts: AccountsDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> AccessToken:
     if not token:
-        raise _unauthorized("Not authenticated")
-    access_token = issuer.read(token)
-    if access_token is None:
-        raise _unauthorized("Could not validate credentials")
-    return access_token
+        raise Unauthorized("Not authenticated")
+    return accounts.read_token(token)
 
 
 AccessTokenDep = Annotated[AccessToken, Depends(get_access_token)]
 
 
-def get_current_user(session: SessionDep, access_token: AccessTokenDep) -> User:
-    """The token's user, unless the user is gone or inactive, or the token was signed out or superseded."""
-    user = session.get(User, access_token.user_id)
-    if (
-        user is None
-        or not user.is_active
-        or user.token_version != access_token.version
-        or session.get(RevokedToken, access_token.token_id) is not None
-    ):
-        raise _unauthorized("Could not validate credentials")
-    return user
+async def get_current_user(accounts: AccountsDep, access_token: AccessTokenDep) -> User:
+    return await accounts.current_user(access_token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

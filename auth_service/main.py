@@ -7,9 +7,11 @@ from fastapi.concurrency import run_in_threadpool
 from auth_service.config import Settings
 from auth_service.routes import router
 from auth_service.security import PasswordHasher, TokenIssuer
-from common.db import Database
+from auth_service.services import AccountService
+from common.db import Database, install_database_error_handlers
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
+from common.revocations import RevocationCounters, connect
 
 SERVICE_NAME = "auth_service"
 
@@ -19,18 +21,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         config = settings or Settings()
         configure_logging(config.log_level)
-        database = Database(config.database_url)
+        database = Database(
+            config.database_url, config.worker_threads, background_workers=0, tls_ca_file=config.database_tls_ca_file
+        )
+        database.limit_worker_threads()
+        revocations = RevocationCounters(connect(config.redis_url)) if config.redis_url else None
         app.state.settings = config
         app.state.database = database
-        app.state.hasher = PasswordHasher(config.bcrypt_rounds, config.hashing_concurrency)
-        app.state.token_issuer = TokenIssuer(
-            config.jwt_secret_key, config.jwt_algorithm, timedelta(minutes=config.access_token_expire_minutes)
+        app.state.accounts = AccountService(
+            database,
+            PasswordHasher(config.bcrypt_rounds, config.hashing_concurrency, config.hashing_queue_limit),
+            TokenIssuer(
+                config.jwt_secret_key, config.jwt_algorithm, timedelta(minutes=config.access_token_expire_minutes)
+            ),
+            revocations,
         )
         yield
+        if revocations is not None:
+            await revocations.aclose()
         database.dispose()
 
     app = FastAPI(title="Auth Service", version="1.0.0", lifespan=lifespan)
     install_http_conventions(app)
+    install_database_error_handlers(app)
     app.include_router(router)
 
     @app.get("/health", tags=["health"])

@@ -1,6 +1,8 @@
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import anyio
 from jose import JOSEError, jwt
@@ -8,32 +10,51 @@ from passlib.context import CryptContext
 
 from auth_service.schemas import BCRYPT_MAX_BYTES
 from common.db import utcnow
+from common.errors import Unavailable
+
+T = TypeVar("T")
+
+
+class HasherBusy(Unavailable):
+    def __init__(self) -> None:
+        super().__init__("Too many sign-ins at once; retry shortly", retry_after_seconds=2)
 
 
 class PasswordHasher:
-    """bcrypt on worker threads of its own, at most `concurrency` at a time.
+    """bcrypt on worker threads of its own, at most `concurrency` at a time, with at most
+    `queue_limit` more waiting; past that a request is refused at once (HasherBusy, a 503).
 
-    Requests waiting for a hash wait on the event loop, not in the shared thread pool, so a
-    burst of logins cannot starve /auth/verify, which every other service calls per request.
+    Requests waiting for a hash wait on the event loop, holding neither a worker thread nor a
+    database connection, so a burst of logins cannot starve /auth/verify, which every other
+    service calls per request.
     """
 
-    def __init__(self, rounds: int, concurrency: int) -> None:
+    def __init__(self, rounds: int, concurrency: int, queue_limit: int) -> None:
         self._context = CryptContext(schemes=["bcrypt"], bcrypt__rounds=rounds)
         self._limiter = anyio.CapacityLimiter(concurrency)
+        self._admitted_limit = concurrency + queue_limit
+        self._admitted = 0
         # Checked when the user is unknown, so a wrong name costs as long as a wrong password.
         self._decoy_hash = self._context.hash("decoy-password")
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._context.hash, password, limiter=self._limiter)
+        return await self._run(self._context.hash, password)
 
     async def verify(self, password: str, hashed: str | None) -> bool:
         # bcrypt 5 raises past 72 bytes; such a password can never have been registered.
         if hashed is None or len(password.encode()) > BCRYPT_MAX_BYTES:
-            await anyio.to_thread.run_sync(
-                self._context.verify, "decoy-password", self._decoy_hash, limiter=self._limiter
-            )
+            await self._run(self._context.verify, "decoy-password", self._decoy_hash)
             return False
-        return await anyio.to_thread.run_sync(self._context.verify, password, hashed, limiter=self._limiter)
+        return await self._run(self._context.verify, password, hashed)
+
+    async def _run(self, function: Callable[..., T], *args: str) -> T:
+        if self._admitted >= self._admitted_limit:
+            raise HasherBusy()
+        self._admitted += 1
+        try:
+            return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
+        finally:
+            self._admitted -= 1
 
 
 @dataclass(frozen=True)

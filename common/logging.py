@@ -19,3 +19,9 @@ def configure_logging(level: str) -> None:
     for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     logging.getLogger("pika").setLevel(logging.CRITICAL)
+    # The services log each request themselves (`common.http.AccessLogMiddleware`, one line, its
+    # level a setting); uvicorn's own access log would repeat it. Without handlers, uvicorn skips
+    # building its line altogether.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers[:] = []
+    uvicorn_access.propagate = False

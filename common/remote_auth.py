@@ -1,21 +1,35 @@
-"""Token checks for services that do not own users: every token is verified by the auth service."""
+"""Token checks for services that do not own users: every token is verified by the auth service.
 
+With Redis configured, an answer is reused for a short while, for as long as the user's
+revocation counter (see `common.revocations`) stays what it was before the answer was asked
+for; a logout or password change is therefore refused on the very next request, everywhere.
+"""
+
+import base64
+import binascii
+import json
 import logging
+import time
 from dataclasses import dataclass
+from typing import Annotated
 
 import httpx
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from redis.exceptions import RedisError
 
 from common import request_id
+from common.config import TokenCheckingSettings
+from common.errors import Unauthorized, Unavailable, UpstreamTimeout
 from common.http_client import create_http_client
+from common.revocations import RevocationCounters, connect
 
 logger = logging.getLogger(__name__)
 
 # The same scheme as the auth service's, so one "Authorize" in the gateway's docs covers every service.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 
-UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+MAX_CACHED_TOKENS = 10_000
 
 
 @dataclass(frozen=True)
@@ -25,17 +39,90 @@ class AuthenticatedUser:
     email: str
 
 
-class AuthServiceClient:
-    """Checks tokens with the auth service through one pooled connection, opened and closed in the lifespan."""
+@dataclass(frozen=True)
+class _CachedCheck:
+    user: AuthenticatedUser
+    counter: bytes | None
+    valid_until: float
 
-    def __init__(self, base_url: str, timeout_seconds: float) -> None:
+
+class VerifiedTokenCache:
+    """Answers of the auth service, each valid for `lifetime_seconds` (never past the token's expiry)
+    and only while its user's revocation counter is unchanged."""
+
+    def __init__(self, counters: RevocationCounters, lifetime_seconds: float) -> None:
+        self._counters = counters
+        self._lifetime = lifetime_seconds
+        self._checks: dict[str, _CachedCheck] = {}
+
+    async def verify(self, token: str, ask_auth_service) -> AuthenticatedUser:
+        claims = _unverified_claims(token)
+        if claims is None:
+            return await ask_auth_service(token)
+        user_id, expires_at = claims
+        try:
+            counter = await self._counters.read(user_id)
+        except RedisError as exc:
+            logger.warning("Redis unavailable, checking the token with the auth service: %s", exc)
+            return await ask_auth_service(token)
+        cached = self._checks.get(token)
+        if cached is not None and cached.counter == counter and time.time() < cached.valid_until:
+            return cached.user
+        user = await ask_auth_service(token)
+        if user.id == user_id:
+            self._remember(token, _CachedCheck(user, counter, min(time.time() + self._lifetime, expires_at)))
+        return user
+
+    def _remember(self, token: str, check: _CachedCheck) -> None:
+        self._checks.pop(token, None)
+        if len(self._checks) >= MAX_CACHED_TOKENS:
+            # Oldest first: dicts keep insertion order.
+            del self._checks[next(iter(self._checks))]
+        self._checks[token] = check
+
+
+def _unverified_claims(token: str) -> tuple[int, float] | None:
+    """The token's user id and expiry as it claims them, without checking the signature.
+
+    Used only to find the revocation counter to read; what a cached answer says comes from the
+    auth service, which checked this very token.
+    """
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return int(claims["sub"]), float(claims["exp"])
+    except (IndexError, ValueError, TypeError, KeyError, binascii.Error):
+        return None
+
+
+class AuthServiceClient:
+    """Checks tokens with the auth service through one pooled client, opened and closed in the lifespan."""
+
+    def __init__(
+        self, base_url: str, timeout_seconds: float, revocations: RevocationCounters | None, cache_seconds: float
+    ) -> None:
         self._verify_url = base_url.rstrip("/") + "/auth/verify"
         self._http = create_http_client(httpx.Timeout(timeout_seconds))
+        self._revocations = revocations
+        self._cache = VerifiedTokenCache(revocations, cache_seconds) if revocations and cache_seconds else None
+
+    @classmethod
+    def from_settings(cls, settings: TokenCheckingSettings) -> "AuthServiceClient":
+        revocations = RevocationCounters(connect(settings.redis_url)) if settings.redis_url else None
+        return cls(settings.auth_service_url, settings.auth_timeout_seconds, revocations, settings.token_cache_seconds)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._revocations is not None:
+            await self._revocations.aclose()
 
     async def verify(self, token: str) -> AuthenticatedUser:
+        """The token's user; Unauthorized when the auth service refuses it, Unavailable when it cannot say."""
+        if self._cache is None:
+            return await self._ask_auth_service(token)
+        return await self._cache.verify(token, self._ask_auth_service)
+
+    async def _ask_auth_service(self, token: str) -> AuthenticatedUser:
         try:
             response = await self._http.get(
                 self._verify_url,
@@ -43,16 +130,15 @@ class AuthServiceClient:
             )
         except httpx.TimeoutException as exc:
             logger.warning("Auth service timed out verifying a token")
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Auth service did not answer in time") from exc
+            raise UpstreamTimeout("Auth service did not answer in time") from exc
         except httpx.HTTPError as exc:
             logger.warning("Auth service unreachable: %s", exc)
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Auth service is unavailable") from exc
-        if response.status_code == status.HTTP_401_UNAUTHORIZED:
-            detail = _detail_of(response, "Could not validate credentials")
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail, UNAUTHORIZED_HEADERS)
-        if response.status_code != status.HTTP_200_OK:
+            raise Unavailable("Auth service is unavailable") from exc
+        if response.status_code == 401:
+            raise Unauthorized(_detail_of(response, "Could not validate credentials"))
+        if response.status_code != 200:
             logger.error("Auth service answered %s to a token check", response.status_code)
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Auth service could not check the token")
+            raise Unavailable("Auth service could not check the token")
         data = response.json()
         return AuthenticatedUser(id=int(data["id"]), username=data["username"], email=data["email"])
 
@@ -65,8 +151,15 @@ def _detail_of(response: httpx.Response, fallback: str) -> str:
     return detail if isinstance(detail, str) else fallback
 
 
-async def get_current_user(request: Request, token: str | None = Depends(bearer_scheme)) -> AuthenticatedUser:
+async def get_bearer_token(token: Annotated[str | None, Depends(bearer_scheme)]) -> str:
     if not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated", UNAUTHORIZED_HEADERS)
+        raise Unauthorized("Not authenticated")
+    return token
+
+
+BearerToken = Annotated[str, Depends(get_bearer_token)]
+
+
+async def get_current_user(request: Request, token: BearerToken) -> AuthenticatedUser:
     auth_client: AuthServiceClient = request.app.state.auth_client
     return await auth_client.verify(token)

@@ -3,18 +3,16 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from common.config import ServiceSettings
+from common.config import TokenCheckingSettings
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
 
-class Settings(ServiceSettings):
+class Settings(TokenCheckingSettings):
     database_url: str = Field(
         "mysql+pymysql://notifyuser:notifypassword@127.0.0.1:3306/notifications",
         validation_alias="NOTIFICATION_DATABASE_URL",
     )
-    auth_service_url: str = "http://127.0.0.1:8001"
-    auth_timeout_seconds: float = Field(5.0, gt=0)
     rabbitmq_url: str = "amqp://admin:admin123@127.0.0.1:5672/%2F"
     events_exchange: str = "task_events"
     queue_name: str = "notifications"
@@ -25,6 +23,9 @@ class Settings(ServiceSettings):
     live_exchange: str = "notifications.live"
     # How often an idle live stream sends a comment line, so proxies keep it open.
     stream_keepalive_seconds: float = Field(15.0, gt=0)
+    # Live streams one user may hold open on this replica (429 past it), and all users together (503).
+    max_streams_per_user: int = Field(5, ge=1)
+    max_streams: int = Field(1000, ge=1)
     # At the repository root whatever the working directory; the container sets /app/logs/...
     notification_log_file: Path = REPOSITORY_ROOT / "notification_logs" / "notifications.log"
 

@@ -5,7 +5,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Gauge
 
-from common.db import Database
+from common.db import Database, install_database_error_handlers
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
 from common.remote_auth import AuthServiceClient
@@ -24,8 +24,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         config = settings or Settings()
         configure_logging(config.log_level)
-        database = Database(config.database_url)
-        auth_client = AuthServiceClient(config.auth_service_url, config.auth_timeout_seconds)
+        # One connection beyond the worker threads, for the consumer.
+        database = Database(
+            config.database_url, config.worker_threads, background_workers=1, tls_ca_file=config.database_tls_ca_file
+        )
+        database.limit_worker_threads()
+        auth_client = AuthServiceClient.from_settings(config)
         mailer = (
             Mailer(
                 config.smtp_host,
@@ -41,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         notification_log = NotificationLog(config.notification_log_file)
         notifier = Notifier(database.session_factory, notification_log, mailer)
-        stream_hub = StreamHub(asyncio.get_running_loop())
+        stream_hub = StreamHub(asyncio.get_running_loop(), config.max_streams, config.max_streams_per_user)
         Gauge(
             "notification_live_streams",
             "Open GET /notifications/stream connections",
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Notification Service", version="1.0.0", lifespan=lifespan)
     install_http_conventions(app)
+    install_database_error_handlers(app)
     app.include_router(router)
 
     @app.get("/health", tags=["health"])

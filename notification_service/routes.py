@@ -3,61 +3,72 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
-from common.remote_auth import AuthServiceClient, bearer_scheme
-from notification_service.deps import CurrentUser, SessionDep
+from common.errors import ServiceError, Unauthorized
+from common.remote_auth import AuthServiceClient, BearerToken
+from notification_service.deps import CurrentUser, DatabaseDep
 from notification_service.models import Notification
 from notification_service.schemas import NotificationRead
+from notification_service.streams import StreamHub
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 
 @router.get("", response_model=list[NotificationRead])
-def list_notifications(
+async def list_notifications(
     user: CurrentUser,
-    session: SessionDep,
+    database: DatabaseDep,
     skip: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-) -> list[Notification]:
+) -> list[NotificationRead]:
     """The caller's notifications, newest first."""
-    query = (
-        select(Notification)
-        .where(Notification.user_id == user.id)
-        .order_by(Notification.id.desc())
-        .offset(skip)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+
+    def page(session: Session) -> list[NotificationRead]:
+        query = (
+            select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.id.desc())
+            .offset(skip)
+            .limit(limit)
+        )
+        return [NotificationRead.model_validate(notification) for notification in session.scalars(query)]
+
+    return await database.run_in_thread(page)
 
 
 @router.get(
     "/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "One `notification` event per new one"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "One `notification` event per new one"},
+        429: {"description": "The caller already has MAX_STREAMS_PER_USER streams open"},
+        503: {"description": "This server holds as many streams as it may"},
+    },
 )
-async def stream_notifications(
-    user: CurrentUser, token: Annotated[str, Depends(bearer_scheme)], request: Request
-) -> StreamingResponse:
+async def stream_notifications(user: CurrentUser, token: BearerToken, request: Request) -> StreamingResponse:
     """Server-sent events: each new notification of the caller, as it happens (`data` as in the list).
 
     The token is checked again before each notification and keep-alive: once it is signed out,
     superseded or expired, the stream sends one `unauthorized` event and ends.
     """
-    hub = request.app.state.stream_hub
+    hub: StreamHub = request.app.state.stream_hub
     auth_client: AuthServiceClient = request.app.state.auth_client
     keepalive = request.app.state.settings.stream_keepalive_seconds
     stream = hub.subscribe(user.id)
 
-    async def still_authorized() -> HTTPException | None:
+    async def refusal() -> Unauthorized | None:
         try:
             await auth_client.verify(token)
-        except HTTPException as refusal:
+        except Unauthorized as refused:
+            return refused
+        except ServiceError:
             # An auth service that is briefly away does not end the stream; a refused token does.
-            if refusal.status_code == status.HTTP_401_UNAUTHORIZED:
-                return refusal
+            return None
         return None
 
     async def events() -> AsyncIterator[str]:
@@ -68,14 +79,19 @@ async def stream_notifications(
                     item = await asyncio.wait_for(stream.get(), timeout=keepalive)
                 except TimeoutError:
                     item = None
-                refusal = await still_authorized()
-                if refusal is not None:
-                    yield f"event: unauthorized\ndata: {json.dumps({'detail': refusal.detail})}\n\n"
+                refused = await refusal()
+                if refused is not None:
+                    yield f"event: unauthorized\ndata: {json.dumps({'detail': refused.detail})}\n\n"
                     return
                 yield ": keep-alive\n\n" if item is None else f"event: notification\ndata: {item}\n\n"
         finally:
             hub.unsubscribe(user.id, stream)
 
+    # Also unsubscribed after the response: a client that leaves before the first byte never
+    # starts `events()`, so its `finally` would never run.
     return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(hub.unsubscribe, user.id, stream),
     )

@@ -2,15 +2,13 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from common.config import ServiceSettings
+from common.config import TokenCheckingSettings
 
 
-class Settings(ServiceSettings):
+class Settings(TokenCheckingSettings):
     database_url: str = Field(
         "mysql+pymysql://taskuser:taskpassword@127.0.0.1:3306/task_manager", validation_alias="TASK_DATABASE_URL"
     )
-    auth_service_url: str = "http://127.0.0.1:8001"
-    auth_timeout_seconds: float = Field(5.0, gt=0)
     rabbitmq_url: str = "amqp://admin:admin123@127.0.0.1:5672/%2F"
     events_exchange: str = "task_events"
     # How long the outbox relay waits between looks when no request has woken it.

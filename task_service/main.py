@@ -3,13 +3,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 
-from common.db import Database
+from common.db import Database, install_database_error_handlers
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
 from common.remote_auth import AuthServiceClient
 from task_service.config import Settings
 from task_service.messaging import OutboxRelay
 from task_service.routes import router
+from task_service.services import TaskService
 
 SERVICE_NAME = "task_service"
 
@@ -19,8 +20,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         config = settings or Settings()
         configure_logging(config.log_level)
-        database = Database(config.database_url)
-        auth_client = AuthServiceClient(config.auth_service_url, config.auth_timeout_seconds)
+        # One connection beyond the worker threads, for the outbox relay.
+        database = Database(
+            config.database_url, config.worker_threads, background_workers=1, tls_ca_file=config.database_tls_ca_file
+        )
+        database.limit_worker_threads()
+        auth_client = AuthServiceClient.from_settings(config)
         relay = OutboxRelay(
             database.session_factory, config.rabbitmq_url, config.events_exchange, config.outbox_poll_seconds
         )
@@ -28,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         app.state.auth_client = auth_client
         app.state.relay = relay
+        app.state.task_service = TaskService(database, relay)
         relay.start()
         yield
         relay.stop()
@@ -36,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Task Service", version="1.0.0", lifespan=lifespan)
     install_http_conventions(app)
+    install_database_error_handlers(app)
     app.include_router(router)
 
     @app.get("/health", tags=["health"])

@@ -1,46 +1,35 @@
+"""HTTP for tasks: each route checks its input, hands one piece of work to a worker thread and answers.
+
+The routes are `async` and call the service through `run_sync`: FastAPI would otherwise run a
+plain `def` route on one worker thread and validate its answer on another.
+"""
+
 from typing import Annotated
 
+from anyio.to_thread import run_sync
 from fastapi import APIRouter, Query, Response, status
-from sqlalchemy import func, or_, select
 
-from common.db import utcnow
-from task_service import totals
-from task_service.deps import CurrentUser, OwnedTask, OwnedTaskForUpdate, RelayDep, SessionDep
-from task_service.messaging import record_event
-from task_service.models import Task, TaskStatus
+from task_service.deps import CurrentUser, TaskServiceDep
+from task_service.models import TaskStatus
 from task_service.schemas import Message, TaskCreate, TaskRead, TaskSort, TaskUpdate
+from task_service.services import TaskQuery
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
-SORT_ORDER = {
-    TaskSort.CREATED: (Task.created_at.asc(), Task.id.asc()),
-    TaskSort.CREATED_DESC: (Task.created_at.desc(), Task.id.desc()),
-    TaskSort.UPDATED: (Task.updated_at.asc(), Task.id.asc()),
-    TaskSort.UPDATED_DESC: (Task.updated_at.desc(), Task.id.desc()),
-    TaskSort.TITLE: (Task.title.asc(), Task.id.asc()),
-    TaskSort.TITLE_DESC: (Task.title.desc(), Task.id.desc()),
-}
+NOT_FOUND = {404: {"description": "Task not found"}}
 
 
 @router.post("", response_model=TaskRead, status_code=status.HTTP_201_CREATED)
-def create_task(body: TaskCreate, user: CurrentUser, session: SessionDep, relay: RelayDep) -> Task:
-    now = utcnow()
-    task = Task(user_id=user.id, **body.model_dump(), created_at=now, updated_at=now)
-    session.add(task)
-    session.flush()
-    totals.record_change(session, user.id, removed=None, added=task.status)
-    record_event(session, "task_created", task, user)
-    session.commit()
-    relay.wake()
-    return task
+async def create_task(body: TaskCreate, user: CurrentUser, tasks: TaskServiceDep) -> TaskRead:
+    return await run_sync(tasks.create, user, body)
 
 
 @router.get(
     "", response_model=list[TaskRead], responses={200: {"headers": {"X-Total-Count": {"schema": {"type": "integer"}}}}}
 )
-def list_tasks(
+async def list_tasks(
     user: CurrentUser,
-    session: SessionDep,
+    tasks: TaskServiceDep,
     response: Response,
     status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
     search: Annotated[
@@ -49,63 +38,30 @@ def list_tasks(
     skip: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     sort: TaskSort = TaskSort.CREATED,
-) -> list[Task]:
+) -> list[TaskRead]:
     """The caller's tasks, a page at a time; the number of matching tasks is in `X-Total-Count`."""
-    conditions = [Task.user_id == user.id]
-    if status_filter is not None:
-        conditions.append(Task.status == status_filter)
-    if search is not None:
-        conditions.append(
-            or_(Task.title.contains(search, autoescape=True), Task.description.contains(search, autoescape=True))
-        )
-    if search is None:
-        total = totals.total(session, user.id, status_filter)
-    else:
-        total = session.scalar(select(func.count()).select_from(Task).where(*conditions))
-    response.headers["X-Total-Count"] = str(total)
-    return list(session.scalars(select(Task).where(*conditions).order_by(*SORT_ORDER[sort]).offset(skip).limit(limit)))
+    page = await run_sync(tasks.list, user, TaskQuery(status_filter, search, skip, limit, sort))
+    response.headers["X-Total-Count"] = str(page.total)
+    return page.tasks
 
 
-@router.get("/{task_id}", response_model=TaskRead, responses={404: {"description": "Task not found"}})
-def read_task(task: OwnedTask) -> Task:
-    return task
+@router.get("/{task_id}", response_model=TaskRead, responses=NOT_FOUND)
+async def read_task(task_id: int, user: CurrentUser, tasks: TaskServiceDep) -> TaskRead:
+    return await run_sync(tasks.get, user, task_id)
 
 
-def _update_task(task: Task, body: TaskUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep) -> Task:
-    previous_status = task.status
-    for field, value in body.model_dump(exclude_unset=True).items():
-        setattr(task, field, value)
-    if not session.is_modified(task):
-        return task
-    task.updated_at = utcnow()
-    if task.status != previous_status:
-        totals.record_change(session, user.id, removed=previous_status, added=task.status)
-    record_event(session, "task_updated", task, user)
-    session.commit()
-    relay.wake()
-    return task
+@router.put("/{task_id}", response_model=TaskRead, responses=NOT_FOUND)
+async def replace_task(task_id: int, body: TaskUpdate, user: CurrentUser, tasks: TaskServiceDep) -> TaskRead:
+    """Change any of title, description and status (fields left out keep their value, as with PATCH)."""
+    return await run_sync(tasks.update, user, task_id, body)
 
 
-@router.put("/{task_id}", response_model=TaskRead, responses={404: {"description": "Task not found"}})
-def replace_task(
-    task: OwnedTaskForUpdate, body: TaskUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep
-) -> Task:
-    """Change any of title, description and status (as in the seed, fields left out keep their value)."""
-    return _update_task(task, body, user, session, relay)
+@router.patch("/{task_id}", response_model=TaskRead, responses=NOT_FOUND)
+async def update_task(task_id: int, body: TaskUpdate, user: CurrentUser, tasks: TaskServiceDep) -> TaskRead:
+    return await run_sync(tasks.update, user, task_id, body)
 
 
-@router.patch("/{task_id}", response_model=TaskRead, responses={404: {"description": "Task not found"}})
-def update_task(
-    task: OwnedTaskForUpdate, body: TaskUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep
-) -> Task:
-    return _update_task(task, body, user, session, relay)
-
-
-@router.delete("/{task_id}", response_model=Message, responses={404: {"description": "Task not found"}})
-def delete_task(task: OwnedTaskForUpdate, user: CurrentUser, session: SessionDep, relay: RelayDep) -> Message:
-    record_event(session, "task_deleted", task, user)
-    totals.record_change(session, user.id, removed=task.status, added=None)
-    session.delete(task)
-    session.commit()
-    relay.wake()
+@router.delete("/{task_id}", response_model=Message, responses=NOT_FOUND)
+async def delete_task(task_id: int, user: CurrentUser, tasks: TaskServiceDep) -> Message:
+    await run_sync(tasks.delete, user, task_id)
     return Message(message="Task deleted successfully")

@@ -29,6 +29,8 @@ NOTIFICATION_DATABASE_URL = os.environ.get(
     "TEST_NOTIFICATION_DATABASE_URL", "mysql+pymysql://notifyuser:notifypassword@127.0.0.1:3306/notifications_test"
 )
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://admin:admin123@127.0.0.1:5672/task_manager_test")
+# Database 1, apart from development's 0; only revocation counters live there, so suites may share it.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 # Fast hashing keeps suites that register many users quick; production keeps the default 12.
 TEST_BCRYPT_ROUNDS = 4
@@ -129,7 +131,12 @@ class RunningService:
 
 
 def auth_service_env() -> dict[str, str]:
-    return {"AUTH_DATABASE_URL": AUTH_DATABASE_URL, "BCRYPT_ROUNDS": str(TEST_BCRYPT_ROUNDS), "ENVIRONMENT": "test"}
+    return {
+        "AUTH_DATABASE_URL": AUTH_DATABASE_URL,
+        "BCRYPT_ROUNDS": str(TEST_BCRYPT_ROUNDS),
+        "REDIS_URL": REDIS_URL,
+        "ENVIRONMENT": "test",
+    }
 
 
 @contextmanager

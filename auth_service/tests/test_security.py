@@ -3,7 +3,7 @@ import time
 import anyio
 import pytest
 
-from auth_service.security import PasswordHasher
+from auth_service.security import HasherBusy, PasswordHasher
 
 pytestmark = pytest.mark.anyio
 
@@ -16,7 +16,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 async def hasher() -> PasswordHasher:
     # Built inside the event loop, as the service's lifespan does (its limiter belongs to the loop).
-    return PasswordHasher(rounds=4, concurrency=1)
+    return PasswordHasher(rounds=4, concurrency=1, queue_limit=10)
 
 
 async def test_hash_verifies_only_the_same_password(hasher):
@@ -37,24 +37,54 @@ async def test_verify_without_a_stored_hash_is_false(hasher):
     assert not await hasher.verify("decoy-password", None)
 
 
-async def test_no_more_hashes_run_at_once_than_the_limit():
-    limited = PasswordHasher(rounds=4, concurrency=2)
-    running = peak = 0
-    original_hash = limited._context.hash
+def slowed(hasher: PasswordHasher) -> dict[str, int]:
+    """Make each hash take 50 ms and count how many run at once."""
+    counts = {"running": 0, "peak": 0}
+    original_hash = hasher._context.hash
 
     def counting_hash(password: str) -> str:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
+        counts["running"] += 1
+        counts["peak"] = max(counts["peak"], counts["running"])
         try:
             time.sleep(0.05)
             return original_hash(password)
         finally:
-            running -= 1
+            counts["running"] -= 1
 
-    limited._context.hash = counting_hash
+    hasher._context.hash = counting_hash
+    return counts
+
+
+async def test_no_more_hashes_run_at_once_than_the_limit():
+    limited = PasswordHasher(rounds=4, concurrency=2, queue_limit=10)
+    counts = slowed(limited)
+
     async with anyio.create_task_group() as group:
         for n in range(6):
             group.start_soon(limited.hash, f"password-{n}")
 
-    assert peak == 2
+    assert counts["peak"] == 2
+
+
+async def test_hashes_past_the_queue_limit_are_refused_at_once_and_the_rest_complete():
+    limited = PasswordHasher(rounds=4, concurrency=2, queue_limit=3)
+    slowed(limited)
+    outcomes: list[str] = []
+
+    async def sign_in(n: int) -> None:
+        started = time.perf_counter()
+        try:
+            await limited.hash(f"password-{n}")
+            outcomes.append("hashed")
+        except HasherBusy as refusal:
+            assert refusal.status_code == 503 and refusal.retry_after_seconds > 0
+            assert time.perf_counter() - started < 0.01
+            outcomes.append("refused")
+
+    async with anyio.create_task_group() as group:
+        for n in range(8):
+            group.start_soon(sign_in, n)
+
+    assert sorted(outcomes) == ["hashed"] * 5 + ["refused"] * 3
+    # Once the burst is over, the hasher takes work again.
+    assert (await limited.hash("after")).startswith("$2b$04$")

@@ -1,5 +1,9 @@
 """The whole system as real processes on test ports, against the test databases and vhost.
 
+Every service runs as E2E_REPLICAS replicas (two by default), the gateway spreading requests
+over them, so the suite also proves what several replicas share: the outbox, the event queue,
+live streams across replicas, the migration lock and token revocation.
+
 Run it by hand to poke at a test stack (`.venv/bin/python -m tests.e2e.stack`, Ctrl-C stops it);
 the e2e suite starts it once per session.
 """
@@ -14,6 +18,7 @@ from tests.helpers import (
     AUTH_DATABASE_URL,
     NOTIFICATION_DATABASE_URL,
     RABBITMQ_URL,
+    REDIS_URL,
     ROOT,
     TASK_DATABASE_URL,
     RunningService,
@@ -23,7 +28,25 @@ from tests.helpers import (
 
 # E2E_PORT_BASE moves the whole stack, e.g. to run a second one beside the suite's.
 PORT_BASE = int(os.environ.get("E2E_PORT_BASE", "18000"))
-GATEWAY_PORT, AUTH_PORT, TASK_PORT, NOTIFICATION_PORT = PORT_BASE, PORT_BASE + 1, PORT_BASE + 2, PORT_BASE + 3
+REPLICAS = int(os.environ.get("E2E_REPLICAS", "2"))
+# The first replica of each on PORT_BASE + 0..3, the second on PORT_BASE + 10..13, and so on.
+OFFSETS = {"gateway": 0, "auth": 1, "task": 2, "notification": 3}
+MODULES = {
+    "gateway": "api_gateway.main",
+    "auth": "auth_service.main",
+    "task": "task_service.main",
+    "notification": "notification_service.main",
+}
+LOCAL = "http://127.0.0.1"
+
+
+def port_of(service: str, replica: int = 0) -> int:
+    return PORT_BASE + 10 * replica + OFFSETS[service]
+
+
+def urls_of(service: str) -> str:
+    """Every replica's URL, as the gateway's settings take them."""
+    return ",".join(f"{LOCAL}:{port_of(service, replica)}" for replica in range(REPLICAS))
 
 
 @dataclass
@@ -31,12 +54,43 @@ class Stack:
     notification_log: Path
     services: dict[str, RunningService] = field(default_factory=dict)
 
-    def url(self, service: str) -> str:
-        return self.services[service].base_url
+    def url(self, service: str, replica: int = 0) -> str:
+        """The base URL of one replica of `service` (the first unless told)."""
+        return self.services[service if replica == 0 else f"{service}-{replica + 1}"].base_url
+
+    def replica_urls(self, service: str) -> list[str]:
+        return [self.url(service, replica) for replica in range(REPLICAS)]
 
     def stop(self) -> None:
         for service in reversed(self.services.values()):
             service.stop()
+
+
+def environments(notification_log: Path) -> dict[str, dict[str, str]]:
+    auth_urls = urls_of("auth")
+    return {
+        "auth": auth_service_env(),
+        "task": {
+            "TASK_DATABASE_URL": TASK_DATABASE_URL,
+            "RABBITMQ_URL": RABBITMQ_URL,
+            "REDIS_URL": REDIS_URL,
+            # Each replica checks tokens with the first auth replica; the gateway spreads the rest.
+            "AUTH_SERVICE_URL": auth_urls.split(",")[0],
+            "OUTBOX_POLL_SECONDS": "0.5",
+        },
+        "notification": {
+            "NOTIFICATION_DATABASE_URL": NOTIFICATION_DATABASE_URL,
+            "RABBITMQ_URL": RABBITMQ_URL,
+            "REDIS_URL": REDIS_URL,
+            "AUTH_SERVICE_URL": auth_urls.split(",")[-1],
+            "NOTIFICATION_LOG_FILE": str(notification_log),
+        },
+        "gateway": {
+            "AUTH_SERVICE_URL": auth_urls,
+            "TASK_SERVICE_URL": urls_of("task"),
+            "NOTIFICATION_SERVICE_URL": urls_of("notification"),
+        },
+    }
 
 
 def start_stack() -> Stack:
@@ -49,43 +103,14 @@ def start_stack() -> Stack:
     notification_log = ROOT / ".run" / f"e2e-{PORT_BASE}" / "notifications.log"
     notification_log.parent.mkdir(parents=True, exist_ok=True)
     notification_log.unlink(missing_ok=True)
-    local = "http://127.0.0.1"
     stack = Stack(notification_log)
-    definitions = {
-        "auth": ("auth_service.main", AUTH_PORT, auth_service_env()),
-        "task": (
-            "task_service.main",
-            TASK_PORT,
-            {
-                "TASK_DATABASE_URL": TASK_DATABASE_URL,
-                "RABBITMQ_URL": RABBITMQ_URL,
-                "AUTH_SERVICE_URL": f"{local}:{AUTH_PORT}",
-                "OUTBOX_POLL_SECONDS": "0.5",
-            },
-        ),
-        "notification": (
-            "notification_service.main",
-            NOTIFICATION_PORT,
-            {
-                "NOTIFICATION_DATABASE_URL": NOTIFICATION_DATABASE_URL,
-                "RABBITMQ_URL": RABBITMQ_URL,
-                "AUTH_SERVICE_URL": f"{local}:{AUTH_PORT}",
-                "NOTIFICATION_LOG_FILE": str(notification_log),
-            },
-        ),
-        "gateway": (
-            "api_gateway.main",
-            GATEWAY_PORT,
-            {
-                "AUTH_SERVICE_URL": f"{local}:{AUTH_PORT}",
-                "TASK_SERVICE_URL": f"{local}:{TASK_PORT}",
-                "NOTIFICATION_SERVICE_URL": f"{local}:{NOTIFICATION_PORT}",
-            },
-        ),
-    }
     try:
-        for name, (module, port, env) in definitions.items():
-            stack.services[name] = RunningService(module, port, {"ENVIRONMENT": "test", **env})
+        for name, env in environments(notification_log).items():
+            for replica in range(REPLICAS):
+                key = name if replica == 0 else f"{name}-{replica + 1}"
+                stack.services[key] = RunningService(
+                    MODULES[name], port_of(name, replica), {"ENVIRONMENT": "test", **env}
+                )
         for service in stack.services.values():
             service.wait_until_healthy()
     except BaseException:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.dialects import mysql, postgresql
 
+from common.config import ServiceSettings
 from common.db import UTCDateTime
 from common.http import health_response, install_http_conventions
 
@@ -46,6 +47,7 @@ def test_health_is_503_only_when_a_required_check_fails(checks, status_code, sta
 
 def test_paths_answer_with_and_without_a_trailing_slash_and_never_redirect():
     app = FastAPI()
+    app.state.settings = ServiceSettings()
     install_http_conventions(app)
 
     @app.get("/things/{thing_id}")

@@ -52,7 +52,7 @@ async def merge(documents: dict[str, dict | None]) -> dict:
         return httpx.Response(200, json=found) if found else httpx.Response(503)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
-        return await merged_openapi(GATEWAY, client, UPSTREAMS, timeout=1)
+        return await merged_openapi(GATEWAY, {u.service: client for u in UPSTREAMS}, UPSTREAMS, timeout=1)
 
 
 async def test_only_paths_under_each_services_prefix_are_taken():

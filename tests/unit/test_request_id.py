@@ -5,6 +5,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from common.config import ServiceSettings
 from common.http import install_http_conventions
 from common.request_id import RequestIdLogFilter, current_request_id
 
@@ -12,6 +13,7 @@ from common.request_id import RequestIdLogFilter, current_request_id
 @pytest.fixture
 def client() -> TestClient:
     app = FastAPI()
+    app.state.settings = ServiceSettings()
     install_http_conventions(app)
 
     @app.get("/echo")
