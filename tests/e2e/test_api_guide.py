@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.stack import Stack
@@ -207,3 +208,22 @@ def test_the_guide_runs_as_printed(stack: Stack, tmp_path: Path) -> None:
             if time.monotonic() > deadline:
                 pytest.fail(f"docs/api.md line {example.line}:\n{example.command}\n{failure}", pytrace=False)
             time.sleep(0.2)
+
+
+def test_the_guide_lists_every_endpoint_the_gateway_documents(stack: Stack) -> None:
+    """The overview table names exactly the endpoints of the merged OpenAPI document, plus the undocumented ones."""
+    guide = GUIDE.read_text(encoding="utf-8")
+    rows = [line.split("|")[1] for line in guide.splitlines() if re.match(r"\| `(GET|POST|PUT|PATCH|DELETE) /", line)]
+    listed = {
+        (method, re.sub(r"\{\w+\}", "{id}", path).rstrip("/") or "/")
+        for row in rows
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/\S*)`", row)
+    }
+    document = httpx.get(f"{stack.url('gateway')}/openapi.json", timeout=10).json()
+    documented = {
+        (method.upper(), re.sub(r"\{\w+\}", "{id}", path))
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+
+    assert sorted(listed) == sorted(documented | {("GET", "/metrics"), ("GET", "/docs"), ("GET", "/openapi.json")})
