@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 SERVICES_WITH_DATABASES := auth_service task_service notification_service
 REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notification_service api_gateway,$(s)/requirements.txt)
 
-.PHONY: help install client-tools dev test lint migrate bench backup restore clean
+.PHONY: help install client-tools dev test lint migrate bench backup restore postman clean
 
 help:
 	@echo "make dev    run the four services on :8000-:8003 (Ctrl-C stops them)"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench  task list's first page at 10 and 100,000 tasks; token checks during a login burst;"
 	@echo "            mixed task traffic through the gateway (throughput, latency, errors)"
 	@echo "make backup / make restore BACKUP=backups/<timestamp>   the three databases, as SQL"
+	@echo "make postman  rebuild Task_Manager_API.postman_collection.json from postman/"
 
 $(VENV)/.installed: $(REQUIREMENTS)
 	test -x $(PYTHON) || $(PYTHON_BIN) -m venv $(VENV)
@@ -69,6 +70,10 @@ backup: $(VENV)/.installed
 restore: $(VENV)/.installed
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/<timestamp>"; exit 2; }
 	$(PYTHON) scripts/backup.py restore "$(BACKUP)"
+
+# The collection is built from postman/ (folders, requests, .js scripts); `make test` checks it is up to date.
+postman:
+	$(PYTHON_BIN) scripts/build_postman.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

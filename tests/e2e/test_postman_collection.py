@@ -1,4 +1,4 @@
-"""The Postman collection the seed README promises: it covers the whole API and passes against a real stack."""
+"""The Postman collection (built from postman/): it covers the whole API and passes against a real stack."""
 
 import json
 import os
@@ -21,7 +21,7 @@ COLLECTION = ROOT / "Task_Manager_API.postman_collection.json"
 NEWMAN = ROOT / "node_modules" / ".bin" / "newman"
 SCHEMA_V2_1 = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 
-# SPEC §3's endpoints that this system serves, each of which the collection calls through the gateway.
+# Every public endpoint (docs/api.md), each of which the collection calls through the gateway.
 GATEWAY_ENDPOINTS = {
     ("GET", "/"),
     ("GET", "/health"),

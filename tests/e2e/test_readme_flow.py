@@ -1,4 +1,9 @@
-"""The seed README's flows, run against the whole system as a user would run them."""
+"""The original README's flows, run against the whole system as a user would run them.
+
+The first README of this project showed four curl commands (register, login, create a task, list the tasks) for
+one fixed user, `testuser`. docs/api.md still starts with them, and tests/e2e/test_api_guide.py runs the whole
+guide with a new user each time; here they run verbatim, fixed user included.
+"""
 
 import json
 import shlex
@@ -10,20 +15,20 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.e2e.stack import Stack
-from tests.helpers import AUTH_DATABASE_URL, poll
+from tests.helpers import AUTH_DATABASE_URL, ROOT, poll
 
-# The seed README's curl examples, verbatim but for the host (the test stack's gateway).
-SEED_REGISTER = """curl -X POST http://localhost:8000/auth/register \\
+# The original README's curl examples, verbatim but for the host (the test stack's gateway).
+ORIGINAL_REGISTER = """curl -X POST http://localhost:8000/auth/register \\
   -H "Content-Type: application/json" \\
   -d '{"username":"testuser","email":"test@example.com","password":"test123"}'"""
-SEED_LOGIN = """curl -X POST http://localhost:8000/auth/login \\
+ORIGINAL_LOGIN = """curl -X POST http://localhost:8000/auth/login \\
   -H "Content-Type: application/x-www-form-urlencoded" \\
   -d "username=testuser&password=test123\""""
-SEED_CREATE_TASK = """curl -X POST http://localhost:8000/tasks/ \\
+ORIGINAL_CREATE_TASK = """curl -X POST http://localhost:8000/tasks/ \\
   -H "Authorization: Bearer YOUR_TOKEN_HERE" \\
   -H "Content-Type: application/json" \\
   -d '{"title":"Test Task","description":"Testing API","status":"Pending"}'"""
-SEED_LIST_TASKS = """curl -X GET http://localhost:8000/tasks/ \\
+ORIGINAL_LIST_TASKS = """curl -X GET http://localhost:8000/tasks/ \\
   -H "Authorization: Bearer YOUR_TOKEN_HERE\""""
 
 
@@ -37,8 +42,8 @@ def run_curl(command: str, stack: Stack, token: str = "") -> tuple[int, dict | l
 
 
 @pytest.fixture
-def seed_user_is_new() -> None:
-    """The seed's examples register one fixed user: start from a database without it."""
+def original_user_is_new() -> None:
+    """The original examples register one fixed user: start from a database without it."""
     engine = create_engine(AUTH_DATABASE_URL)
     with engine.begin() as connection:
         connection.execute(
@@ -47,17 +52,23 @@ def seed_user_is_new() -> None:
     engine.dispose()
 
 
-def test_the_seed_curl_examples_work_as_printed(stack: Stack, seed_user_is_new):
-    status, user = run_curl(SEED_REGISTER, stack)
+def test_the_api_guide_keeps_the_original_examples_verbatim():
+    guide = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    for command in (ORIGINAL_REGISTER, ORIGINAL_LOGIN, ORIGINAL_CREATE_TASK, ORIGINAL_LIST_TASKS):
+        assert f"```bash\n{command}\n```" in guide, f"docs/api.md no longer shows:\n{command}"
+
+
+def test_the_original_curl_examples_work_as_printed(stack: Stack, original_user_is_new):
+    status, user = run_curl(ORIGINAL_REGISTER, stack)
     assert status == 201
     assert user == {"id": user["id"], "username": "testuser", "email": "test@example.com", "is_active": True}
 
-    status, login = run_curl(SEED_LOGIN, stack)
+    status, login = run_curl(ORIGINAL_LOGIN, stack)
     assert status == 200
     assert login["token_type"] == "bearer"
     token = login["access_token"]
 
-    status, task = run_curl(SEED_CREATE_TASK, stack, token)
+    status, task = run_curl(ORIGINAL_CREATE_TASK, stack, token)
     assert status == 201
     assert (task["title"], task["description"], task["status"], task["user_id"]) == (
         "Test Task",
@@ -66,7 +77,7 @@ def test_the_seed_curl_examples_work_as_printed(stack: Stack, seed_user_is_new):
         user["id"],
     )
 
-    status, tasks = run_curl(SEED_LIST_TASKS, stack, token)
+    status, tasks = run_curl(ORIGINAL_LIST_TASKS, stack, token)
     assert status == 200
     assert tasks == [task]
 

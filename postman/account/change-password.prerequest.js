@@ -1,0 +1,1 @@
+pm.collectionVariables.set('account_new_password', 'anotherpassword456');

@@ -1,0 +1,1 @@
+pm.collectionVariables.set('taken_email', pm.collectionVariables.get('email').toUpperCase());

@@ -1,0 +1,1 @@
+pm.collectionVariables.set('taken_username', pm.collectionVariables.get('username').toUpperCase());

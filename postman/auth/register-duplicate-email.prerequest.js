@@ -1,0 +1,1 @@
+pm.variables.set('email_upper', pm.collectionVariables.get('email').toUpperCase());

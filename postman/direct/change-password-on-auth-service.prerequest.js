@@ -1,0 +1,1 @@
+pm.collectionVariables.set('direct_new_password', 'anotherpassword456');

@@ -1,0 +1,11 @@
+pm.test('Status code is 200', function () {
+    pm.response.to.have.status(200);
+});
+
+const body = pm.response.json();
+pm.test('Describes the API gateway', function () {
+    pm.expect(body.service).to.eql('api_gateway');
+    pm.expect(body.version).to.be.a('string');
+    pm.expect(body.health).to.eql('/health');
+    pm.expect(body.routes).to.eql('/routes');
+});

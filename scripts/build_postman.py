@@ -1,0 +1,186 @@
+"""Build Task_Manager_API.postman_collection.json from its source in postman/.
+
+    python scripts/build_postman.py           # write the collection (`make postman`)
+    python scripts/build_postman.py --check   # exit 1 if the committed collection is not what the source gives
+
+The source (see docs/testing.md, "Postman collection"):
+
+    postman/collection.toml            name, description, the collection's auth and variables, the folders in order
+    postman/collection.test.js         the test script run after every request
+    postman/<folder>/folder.toml       the folder's name, description and auth, then its requests in run order
+    postman/<folder>/<slug>.test.js    a request's test script; <slug>.prerequest.js its pre-request script
+                                       (slug: the request's name in lower case, other characters as "-")
+
+A request is a `[[request]]` table: `name`, `method`, `url` (starting with a base URL variable such as
+`{{gateway_url}}`), `description`, optionally `auth = "none"` or `bearer = "<token>"` (otherwise it inherits its
+folder's, then the collection's, auth), and a body: `json = '''...'''` (sent as is, with
+`Content-Type: application/json`) or `form = {key = "value", ...}` (form-urlencoded). Standard library only.
+"""
+
+import argparse
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "postman"
+COLLECTION = ROOT / "Task_Manager_API.postman_collection.json"
+SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+REQUEST_KEYS = {"name", "method", "url", "description", "auth", "bearer", "json", "form"}
+FOLDER_KEYS = {"name", "description", "auth", "bearer", "request"}
+COLLECTION_KEYS = {"name", "postman_id", "description", "bearer", "folders", "variables"}
+
+
+class SourceError(Exception):
+    """The source in postman/ is incomplete or inconsistent."""
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def check_keys(table: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(table.keys() - allowed)
+    if unknown:
+        raise SourceError(f"{where}: unknown keys {unknown} (allowed: {sorted(allowed)})")
+
+
+def script(path: Path, listen: str) -> dict:
+    text = path.read_text(encoding="utf-8")
+    if not text.endswith("\n"):
+        raise SourceError(f"{path.relative_to(ROOT)}: must end with a newline")
+    return {"listen": listen, "script": {"type": "text/javascript", "exec": text[:-1].split("\n")}}
+
+
+def auth(table: dict, where: str) -> dict | None:
+    """`auth = "none"` or `bearer = "<token>"`; neither inherits."""
+    if "auth" in table and "bearer" in table:
+        raise SourceError(f"{where}: give either auth or bearer, not both")
+    if "bearer" in table:
+        return {"type": "bearer", "bearer": [{"key": "token", "value": table["bearer"], "type": "string"}]}
+    if "auth" in table:
+        if table["auth"] != "none":
+            raise SourceError(f'{where}: auth must be "none" (or use bearer = "...")')
+        return {"type": "noauth"}
+    return None
+
+
+def url(raw: str, where: str) -> dict:
+    match = re.fullmatch(r"(\{\{\w+\}\})/([^?#]*)(?:\?(.*))?", raw)
+    if not match:
+        raise SourceError(f"{where}: url {raw!r} must start with a base URL variable such as {{{{gateway_url}}}}/")
+    host, path, query = match.groups()
+    built = {"raw": raw, "host": [host], "path": path.split("/")}
+    if query:
+        built["query"] = [dict(zip(("key", "value"), pair.split("=", 1), strict=True)) for pair in query.split("&")]
+    return built
+
+
+def request_item(folder: Path, table: dict, used: set[Path]) -> dict:
+    where = f"{folder.relative_to(ROOT)}/folder.toml, request {table.get('name')!r}"
+    check_keys(table, REQUEST_KEYS, where)
+    missing = sorted({"name", "method", "url", "description"} - table.keys())
+    if missing:
+        raise SourceError(f"{where}: missing {missing}")
+    if "json" in table and "form" in table:
+        raise SourceError(f"{where}: give either json or form, not both")
+
+    events = []
+    for listen in ("prerequest", "test"):
+        path = folder / f"{slug(table['name'])}.{listen}.js"
+        if path.exists():
+            events.append(script(path, listen))
+            used.add(path)
+    if not any(event["listen"] == "test" for event in events):
+        raise SourceError(f"{where}: no test script {folder.relative_to(ROOT)}/{slug(table['name'])}.test.js")
+
+    request: dict = {"method": table["method"], "header": []}
+    request_auth = auth(table, where)
+    if request_auth:
+        request["auth"] = request_auth
+    if "json" in table:
+        request["header"] = [{"key": "Content-Type", "value": "application/json"}]
+        request["body"] = {"mode": "raw", "raw": table["json"], "options": {"raw": {"language": "json"}}}
+    elif "form" in table:
+        request["header"] = [{"key": "Content-Type", "value": "application/x-www-form-urlencoded"}]
+        fields = [{"key": key, "value": value, "type": "text"} for key, value in table["form"].items()]
+        request["body"] = {"mode": "urlencoded", "urlencoded": fields}
+    request["url"] = url(table["url"], where)
+    request["description"] = table["description"]
+    return {"name": table["name"], "event": events, "request": request, "response": []}
+
+
+def folder_item(folder: Path) -> dict:
+    where = f"{folder.relative_to(ROOT)}/folder.toml"
+    if not (folder / "folder.toml").exists():
+        raise SourceError(f"{where} is missing")
+    table = tomllib.loads((folder / "folder.toml").read_text(encoding="utf-8"))
+    check_keys(table, FOLDER_KEYS, where)
+    used: set[Path] = set()
+    item = {
+        "name": table["name"],
+        "description": table["description"],
+        "item": [request_item(folder, request, used) for request in table.get("request", [])],
+    }
+    names = [request["name"] for request in item["item"]]
+    duplicates = sorted({slug(name) for name in names if [slug(n) for n in names].count(slug(name)) > 1})
+    if duplicates:
+        raise SourceError(f"{where}: request names that give the same script name: {duplicates}")
+    orphans = sorted(path.name for path in folder.glob("*.js") if path not in used)
+    if orphans:
+        raise SourceError(f"{folder.relative_to(ROOT)}: scripts that name no request: {orphans}")
+    folder_auth = auth(table, where)
+    if folder_auth:
+        item["auth"] = folder_auth
+    return item
+
+
+def build(source: Path = SOURCE) -> str:
+    """The collection, as the JSON text that is committed."""
+    table = tomllib.loads((source / "collection.toml").read_text(encoding="utf-8"))
+    check_keys(table, COLLECTION_KEYS, "postman/collection.toml")
+    listed = table["folders"]
+    present = sorted(path.name for path in source.iterdir() if path.is_dir())
+    if sorted(listed) != present:
+        raise SourceError(f"postman/collection.toml lists folders {listed}, postman/ has {present}")
+    collection = {
+        "info": {
+            "_postman_id": table["postman_id"],
+            "name": table["name"],
+            "description": table["description"],
+            "schema": SCHEMA,
+        },
+        "item": [folder_item(source / name) for name in listed],
+        "auth": auth(table, "postman/collection.toml"),
+        "event": [script(source / "collection.test.js", "test")],
+        "variable": [{"key": key, "value": value, "type": "string"} for key, value in table["variables"].items()],
+    }
+    return json.dumps(collection, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 if the committed file differs")
+    arguments = parser.parse_args()
+    try:
+        built = build()
+    except (SourceError, OSError, KeyError, tomllib.TOMLDecodeError) as error:
+        print(f"build_postman: {error}", file=sys.stderr)
+        return 2
+    name = COLLECTION.relative_to(ROOT)
+    if arguments.check:
+        current = COLLECTION.read_text(encoding="utf-8") if COLLECTION.exists() else ""
+        if current != built:
+            print(f"build_postman: {name} is not what postman/ gives; run `make postman`", file=sys.stderr)
+            return 1
+        print(f"{name} is up to date with postman/")
+        return 0
+    COLLECTION.write_text(built, encoding="utf-8")
+    print(f"wrote {name} ({len(built.encode())} bytes) from postman/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
