@@ -6,13 +6,13 @@ PYTHON := $(VENV)/bin/python
 SERVICES_WITH_DATABASES := auth_service task_service notification_service
 REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notification_service api_gateway,$(s)/requirements.txt)
 
-.PHONY: help install client-tools dev test lint migrate bench backup restore postman clean
+.PHONY: help install client-tools bench-tools dev test lint migrate bench backup restore postman clean
 
 help:
 	@echo "make dev    run the four services on :8000-:8003 (Ctrl-C stops them)"
 	@echo "make test   lint, service tests, end-to-end tests, Postman collection, deployment files"
-	@echo "make bench  task list's first page at 10 and 100,000 tasks; token checks during a login burst;"
-	@echo "            mixed task traffic through the gateway (throughput, latency, errors)"
+	@echo "make bench  side by side under load (task service, nginx, gateway; bursts and floods);"
+	@echo "            the task list at 100,000 tasks; mixed traffic through the gateway"
 	@echo "make backup / make restore BACKUP=backups/<timestamp>   the three databases, as SQL"
 	@echo "make postman  rebuild Task_Manager_API.postman_collection.json from postman/"
 
@@ -58,10 +58,22 @@ test: install client-tools lint
 	$(PYTHON) scripts/provision.py test
 	$(PYTHON) -m pytest
 
-bench: install
+# The load benchmark's tools: wrk drives the load, nginx is the reference proxy it is compared to.
+BENCH_TOOLS := wrk nginx
+bench-tools:
+	@missing=$$(for tool in $(BENCH_TOOLS); do command -v $$tool >/dev/null || echo $$tool; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq $$missing; \
+		else \
+			echo "missing: $$missing (install them from your distribution's packages)"; exit 1; \
+		fi; \
+	fi
+
+bench: install bench-tools
 	$(PYTHON) scripts/provision.py test
+	$(PYTHON) -m benchmarks.load
 	$(PYTHON) -m benchmarks.task_list_first_page
-	$(PYTHON) -m benchmarks.verify_during_login_burst
 	$(PYTHON) -m benchmarks.gateway_load
 
 backup: $(VENV)/.installed

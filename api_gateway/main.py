@@ -112,16 +112,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _service_health(client: httpx.AsyncClient, upstream: Upstream, timeout: float) -> dict:
-    """The service's own health report; with several replicas, each one's, and "degraded" while some are down."""
+    """The service's own health report; for several replicas, one report merged from theirs.
+
+    A merged check is "ok" only where every replica that answered says so; the service is
+    "degraded" while any replica is down or degraded, and "unreachable" when none answers.
+    """
     reports = await asyncio.gather(*(_replica_health(client, upstream, url, timeout) for url in upstream.replicas))
     if len(reports) == 1:
         return reports[0]
-    serving = [report for report in reports if report.get("status") in ("ok", "degraded")]
-    if len(serving) == len(reports):
-        status = "ok" if all(report["status"] == "ok" for report in reports) else "degraded"
-    else:
-        status = "degraded" if serving else "unreachable"
-    return {"service": upstream.service, "status": status, "replicas": reports}
+    answered = [report for report in reports if report.get("status") != "unreachable"]
+    if not answered:
+        return {"service": upstream.service, "status": "unreachable", "unreachable_replicas": len(reports)}
+    checks: dict[str, str] = {}
+    for report in answered:
+        for name, state in report.get("checks", {}).items():
+            checks[name] = "ok" if state == "ok" and checks.get(name, "ok") == "ok" else "down"
+    statuses = {report.get("status") for report in answered}
+    merged = {
+        "service": upstream.service,
+        "status": "unavailable" if statuses == {"unavailable"} else ("ok" if statuses == {"ok"} else "degraded"),
+        "checks": checks,
+    }
+    if len(answered) < len(reports):
+        merged["status"] = "degraded"
+        merged["unreachable_replicas"] = len(reports) - len(answered)
+    return merged
 
 
 async def _replica_health(client: httpx.AsyncClient, upstream: Upstream, base_url: str, timeout: float) -> dict:

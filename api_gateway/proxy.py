@@ -122,9 +122,9 @@ class ServiceProxy:
         attempt = 0
         while True:
             base_url = replicas[attempt % len(replicas)]
-            outgoing = client.build_request(
-                method, httpx.URL(base_url + path, query=query.encode()), headers=headers, content=body
-            )
+            # An empty query would still add a "?" to the path the service sees.
+            url = httpx.URL(base_url + path, query=query.encode()) if query else httpx.URL(base_url + path)
+            outgoing = client.build_request(method, url, headers=headers, content=body)
             try:
                 return await client.send(outgoing, stream=True)
             except httpx.LocalProtocolError as exc:

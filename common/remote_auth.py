@@ -10,12 +10,14 @@ import binascii
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from redis.exceptions import RedisError
 
 from common import request_id
@@ -55,7 +57,12 @@ class VerifiedTokenCache:
         self._lifetime = lifetime_seconds
         self._checks: dict[str, _CachedCheck] = {}
 
-    async def verify(self, token: str, ask_auth_service) -> AuthenticatedUser:
+    async def verify(
+        self,
+        token: str,
+        ask_auth_service: Callable[[str], Awaitable[AuthenticatedUser]],
+        hits: Counter,
+    ) -> AuthenticatedUser:
         claims = _unverified_claims(token)
         if claims is None:
             return await ask_auth_service(token)
@@ -67,6 +74,7 @@ class VerifiedTokenCache:
             return await ask_auth_service(token)
         cached = self._checks.get(token)
         if cached is not None and cached.counter == counter and time.time() < cached.valid_until:
+            hits.inc()
             return cached.user
         user = await ask_auth_service(token)
         if user.id == user_id:
@@ -99,17 +107,36 @@ class AuthServiceClient:
     """Checks tokens with the auth service through one pooled client, opened and closed in the lifespan."""
 
     def __init__(
-        self, base_url: str, timeout_seconds: float, revocations: RevocationCounters | None, cache_seconds: float
+        self,
+        base_url: str,
+        timeout_seconds: float,
+        revocations: RevocationCounters | None,
+        cache_seconds: float,
+        registry: CollectorRegistry,
     ) -> None:
         self._verify_url = base_url.rstrip("/") + "/auth/verify"
         self._http = create_http_client(httpx.Timeout(timeout_seconds))
         self._revocations = revocations
         self._cache = VerifiedTokenCache(revocations, cache_seconds) if revocations and cache_seconds else None
+        checks = Counter(
+            "token_checks_total", "Bearer tokens checked, by where the answer came from", ["source"], registry=registry
+        )
+        self._answered_from_cache = checks.labels("cache")
+        self._answered_by_auth_service = checks.labels("auth_service")
+        self._latency = Histogram(
+            "token_check_duration_seconds", "Time to check a bearer token, cache hits included", registry=registry
+        )
 
     @classmethod
-    def from_settings(cls, settings: TokenCheckingSettings) -> "AuthServiceClient":
+    def from_settings(cls, settings: TokenCheckingSettings, registry: CollectorRegistry) -> "AuthServiceClient":
         revocations = RevocationCounters(connect(settings.redis_url)) if settings.redis_url else None
-        return cls(settings.auth_service_url, settings.auth_timeout_seconds, revocations, settings.token_cache_seconds)
+        return cls(
+            settings.auth_service_url,
+            settings.auth_timeout_seconds,
+            revocations,
+            settings.token_cache_seconds,
+            registry,
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -118,11 +145,16 @@ class AuthServiceClient:
 
     async def verify(self, token: str) -> AuthenticatedUser:
         """The token's user; Unauthorized when the auth service refuses it, Unavailable when it cannot say."""
-        if self._cache is None:
-            return await self._ask_auth_service(token)
-        return await self._cache.verify(token, self._ask_auth_service)
+        started = time.perf_counter()
+        try:
+            if self._cache is None:
+                return await self._ask_auth_service(token)
+            return await self._cache.verify(token, self._ask_auth_service, self._answered_from_cache)
+        finally:
+            self._latency.observe(time.perf_counter() - started)
 
     async def _ask_auth_service(self, token: str) -> AuthenticatedUser:
+        self._answered_by_auth_service.inc()
         try:
             response = await self._http.get(
                 self._verify_url,

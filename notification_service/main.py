@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             config.database_url, config.worker_threads, background_workers=1, tls_ca_file=config.database_tls_ca_file
         )
         database.limit_worker_threads()
-        auth_client = AuthServiceClient.from_settings(config)
+        auth_client = AuthServiceClient.from_settings(config, app.state.metrics_registry)
         mailer = (
             Mailer(
                 config.smtp_host,

@@ -61,6 +61,12 @@ class Stack:
     def replica_urls(self, service: str) -> list[str]:
         return [self.url(service, replica) for replica in range(REPLICAS)]
 
+    def log_of(self, service: str) -> str:
+        """What every replica of `service` has written to stdout so far."""
+        return "".join(
+            running.log_path.read_text() for name, running in self.services.items() if name.split("-")[0] == service
+        )
+
     def stop(self) -> None:
         for service in reversed(self.services.values()):
             service.stop()

@@ -1,0 +1,214 @@
+"""The gateway against an upstream that misbehaves on purpose: a raw HTTP/1.1 server on a socket.
+
+It drops connections, answers slowly or streams, so what the gateway does about each can be
+seen exactly: resend on a dead keep-alive connection (idempotent methods only), fail over to
+the next replica, cut a slow answer with 504 but never a quiet event stream, and keep streams
+on a capped pool of their own.
+"""
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api_gateway.config import Settings
+from api_gateway.main import create_app
+
+CLOSED_PORT_URL = "http://127.0.0.1:1"
+
+
+class MisbehavingUpstream:
+    """Answers by path: `/tasks/drop-second` closes a connection on its second request without an
+    answer (as a server does with a keep-alive connection it gave up on), `/tasks/slow` answers
+    after two seconds, `/tasks/stream` sends an event-stream preamble, then an event three
+    seconds later, and closes."""
+
+    def __init__(self) -> None:
+        self.requests_seen = 0
+        self.connections_seen = 0
+        self._loop = asyncio.new_event_loop()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(started,), daemon=True)
+        self._thread.start()
+        started.wait(5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._connection, "127.0.0.1", self.port))
+        started.set()
+        self._loop.run_forever()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections_seen += 1
+        served = 0
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
+                self.requests_seen += 1
+                served += 1
+                if path.startswith("/tasks/drop-second") and served == 2:
+                    writer.close()
+                    return
+                if path.startswith("/tasks/slow"):
+                    await asyncio.sleep(2)
+                if path.startswith("/tasks/stream"):
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n: connected\n\n")
+                    await writer.drain()
+                    await asyncio.sleep(3)
+                    writer.write(b"event: notification\ndata: {}\n\n")
+                    await writer.drain()
+                    writer.close()
+                    return
+                body = f'{{"method": "{method}", "path": "{path}"}}'.encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    + f"content-length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+@pytest.fixture
+def upstream() -> Iterator[MisbehavingUpstream]:
+    server = MisbehavingUpstream()
+    yield server
+    server.stop()
+
+
+def gateway(task_service_url: str, **settings) -> TestClient:
+    return TestClient(
+        create_app(
+            Settings(
+                auth_service_url=CLOSED_PORT_URL,
+                task_service_url=task_service_url,
+                notification_service_url=CLOSED_PORT_URL,
+                environment="test",
+                **settings,
+            )
+        )
+    )
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_an_idempotent_request_on_a_dead_keep_alive_connection_is_resent_once(upstream, method):
+    with gateway(upstream.url) as client:
+        first = client.request(method, "/tasks/drop-second")
+        second = client.request(method, "/tasks/drop-second")
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json() == {"method": method, "path": "/tasks/drop-second"}
+    # The second request went out twice: on the pooled connection, which died, then on a new one.
+    assert (upstream.requests_seen, upstream.connections_seen) == (3, 2)
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_request_that_may_have_taken_effect_is_not_resent(upstream, method):
+    with gateway(upstream.url) as client:
+        client.request(method, "/tasks/drop-second", json={})
+        second = client.request(method, "/tasks/drop-second", json={})
+
+    assert second.status_code == 503
+    assert second.json() == {"detail": "task_service is unavailable"}
+    assert upstream.requests_seen == 2
+
+
+def test_requests_fail_over_from_a_replica_that_refuses_connections(upstream):
+    with gateway(f"{CLOSED_PORT_URL},{upstream.url}") as client:
+        answers = [client.post("/tasks/ok", json={}).status_code for _ in range(6)]
+
+    assert answers == [200] * 6
+    assert upstream.requests_seen == 6
+
+
+def test_requests_are_spread_over_the_replicas_in_turn():
+    first, second = MisbehavingUpstream(), MisbehavingUpstream()
+    try:
+        with gateway(f"{first.url},{second.url}") as client:
+            for _ in range(6):
+                client.get("/tasks/ok").raise_for_status()
+    finally:
+        first.stop()
+        second.stop()
+
+    assert (first.requests_seen, second.requests_seen) == (3, 3)
+
+
+def test_a_slow_answer_is_cut_with_504_but_a_quiet_stream_is_not(upstream):
+    with gateway(upstream.url, upstream_timeout_seconds=0.5) as client:
+        slow = client.get("/tasks/slow")
+        # No Accept header: the path alone marks it as an event stream.
+        with client.stream("GET", "/tasks/stream") as stream:
+            lines = []
+            for line in stream.iter_lines():
+                lines.append(line)
+                if line.startswith("data:"):
+                    break
+
+    assert slow.status_code == 504
+    assert slow.json() == {"detail": "task_service did not answer in time"}
+    # Three seconds of silence, six times the read timeout, and the stream still delivered.
+    assert lines[-1] == "data: {}"
+
+
+def test_streams_have_a_capped_pool_of_their_own(upstream):
+    with gateway(upstream.url, max_streams=2) as client:
+        opened: list[int] = []
+        holders = []
+        for _ in range(2):
+            holder = threading.Thread(
+                target=lambda: opened.append(client.get("/tasks/stream").status_code), daemon=True
+            )
+            holder.start()
+            holders.append(holder)
+        deadline = time.monotonic() + 5
+        while upstream.connections_seen < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        started = time.monotonic()
+        third = client.get("/tasks/stream", headers={"Accept": "text/event-stream"})
+        refused_after = time.monotonic() - started
+        ordinary = client.get("/tasks/ok")
+        for holder in holders:
+            holder.join(10)
+
+    assert third.status_code == 503
+    assert third.headers["retry-after"] == "1"
+    assert refused_after < 3
+    assert ordinary.status_code == 200
+    assert opened == [200, 200]
+
+
+def test_a_stream_needs_no_accept_header_and_an_accept_header_makes_any_path_a_stream(upstream):
+    with gateway(upstream.url, upstream_timeout_seconds=0.5) as client:
+        slow_as_stream = client.get("/tasks/slow", headers={"Accept": "text/event-stream"})
+
+    assert slow_as_stream.status_code == 200
+    assert slow_as_stream.json() == {"method": "GET", "path": "/tasks/slow"}
