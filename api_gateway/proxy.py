@@ -3,7 +3,8 @@
 Each service has a pooled client of its own, so one slow service cannot take the connections
 the others need, and live event streams have a separate pool with a cap, so streams can never
 take the connections ordinary requests use. Every pool gives up on a free connection after
-POOL_TIMEOUT_SECONDS and the request is refused with 503 and Retry-After.
+POOL_TIMEOUT_SECONDS; the request then goes to the next replica, or is refused with 503 and
+Retry-After.
 """
 
 import itertools
@@ -15,7 +16,7 @@ from fastapi import HTTPException, Request, status
 from starlette.responses import StreamingResponse
 
 from common.errors import InvalidRequest, Unavailable, UpstreamTimeout
-from common.http_client import create_http_client
+from common.http_client import create_http_client, timed_out_reading, was_never_sent
 from common.request_id import HEADER, current_request_id
 
 logger = logging.getLogger(__name__)
@@ -39,10 +40,6 @@ REQUEST_HEADERS_SET_BY_CLIENT = frozenset({"host", "content-length"})
 EVENT_STREAM_SUFFIX = "/stream"
 # The gateway's own server sets these on every response it sends.
 RESPONSE_HEADERS_SET_BY_SERVER = frozenset({"date", "server"})
-# Methods that mean the same when sent twice (RFC 9110 §9.2.2): safe to resend on a dead connection.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# What a pooled keep-alive connection that the service has closed looks like when reused.
-DEAD_CONNECTION_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 POOL_TIMEOUT_SECONDS = 1.0
 
 
@@ -113,41 +110,30 @@ class ServiceProxy:
     ) -> httpx.Response:
         """Send to one replica after another until one takes the request.
 
-        A replica that refuses the connection never saw the request, so the next one gets it,
-        whatever the method. A pooled connection found dead (the service closed it while idle)
-        is retried once on a new one, for idempotent methods only.
+        A replica that could not be reached never saw the request, so the next one gets it,
+        whatever the method. (A pooled connection found closed is the client's business: it
+        resends idempotent requests once on a new one.)
         """
         replicas = upstream.replicas_in_turn()
-        resent_after_dead_connection = False
-        attempt = 0
-        while True:
-            base_url = replicas[attempt % len(replicas)]
+        for attempt, base_url in enumerate(replicas, start=1):
             # An empty query would still add a "?" to the path the service sees.
             url = httpx.URL(base_url + path, query=query.encode()) if query else httpx.URL(base_url + path)
-            outgoing = client.build_request(method, url, headers=headers, content=body)
             try:
-                return await client.send(outgoing, stream=True)
-            except httpx.LocalProtocolError as exc:
-                raise InvalidRequest(f"Request cannot be forwarded: {exc}") from exc
-            except httpx.PoolTimeout as exc:
-                logger.warning("No free connection to %s for %s %s", upstream.service, method, path)
-                raise Unavailable(f"{upstream.service} is busy; retry shortly") from exc
-            except httpx.ConnectError as exc:
-                attempt += 1
-                if attempt >= len(replicas):
-                    logger.warning("%s unreachable: %s", upstream.service, exc)
-                    raise Unavailable(f"{upstream.service} is unavailable") from exc
-            except DEAD_CONNECTION_ERRORS as exc:
-                if method not in IDEMPOTENT_METHODS or resent_after_dead_connection:
-                    logger.warning("%s dropped %s %s: %s", upstream.service, method, path, exc)
-                    raise Unavailable(f"{upstream.service} is unavailable") from exc
-                resent_after_dead_connection = True
-            except httpx.TimeoutException as exc:
-                logger.warning("%s timed out on %s %s", upstream.service, method, path)
-                raise UpstreamTimeout(f"{upstream.service} did not answer in time") from exc
+                return await client.send(client.build_request(method, url, headers=headers, content=body), stream=True)
+            except (httpx.LocalProtocolError, ValueError) as exc:
+                raise InvalidRequest("Request cannot be forwarded: a header is not valid HTTP") from exc
             except httpx.HTTPError as exc:
-                logger.warning("%s unreachable: %s", upstream.service, exc)
+                if was_never_sent(exc):
+                    if attempt < len(replicas):
+                        continue
+                    logger.warning("%s unreachable or busy on %s %s: %s", upstream.service, method, path, exc)
+                    raise Unavailable(f"{upstream.service} is unavailable") from exc
+                if timed_out_reading(exc):
+                    logger.warning("%s timed out on %s %s", upstream.service, method, path)
+                    raise UpstreamTimeout(f"{upstream.service} did not answer in time") from exc
+                logger.warning("%s dropped %s %s: %s", upstream.service, method, path, exc)
                 raise Unavailable(f"{upstream.service} is unavailable") from exc
+        raise AssertionError("unreachable: every replica was tried")
 
     async def _bounded_body(self, request: Request) -> bytes:
         """The request body, refused with 413 past the limit rather than buffered whole."""

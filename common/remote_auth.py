@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from common import request_id
 from common.config import TokenCheckingSettings
 from common.errors import Unauthorized, Unavailable, UpstreamTimeout
-from common.http_client import create_http_client
+from common.http_client import create_http_client, timed_out_reading
 from common.revocations import RevocationCounters, connect
 
 logger = logging.getLogger(__name__)
@@ -160,10 +160,10 @@ class AuthServiceClient:
                 self._verify_url,
                 headers={"Authorization": f"Bearer {token}", request_id.HEADER: request_id.current_request_id.get()},
             )
-        except httpx.TimeoutException as exc:
-            logger.warning("Auth service timed out verifying a token")
-            raise UpstreamTimeout("Auth service did not answer in time") from exc
         except httpx.HTTPError as exc:
+            if timed_out_reading(exc):
+                logger.warning("Auth service timed out verifying a token")
+                raise UpstreamTimeout("Auth service did not answer in time") from exc
             logger.warning("Auth service unreachable: %s", exc)
             raise Unavailable("Auth service is unavailable") from exc
         if response.status_code == 401:
