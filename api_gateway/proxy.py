@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import HTTPException, Request, status
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from common.errors import InvalidRequest, Unavailable, UpstreamTimeout
 from common.http_client import create_http_client, timed_out_reading, was_never_sent
@@ -87,15 +87,31 @@ class ServiceProxy:
             await client.aclose()
         await self._streams.aclose()
 
-    async def forward(self, request: Request, upstream: Upstream) -> StreamingResponse:
+    async def forward(self, request: Request, upstream: Upstream) -> Response:
         path = _checked_path(request)
         wants_stream = path.endswith(EVENT_STREAM_SUFFIX) or "text/event-stream" in request.headers.get("accept", "")
         client = self._streams if wants_stream else self.clients[upstream.service]
         headers = _forwarded_request_headers(request)
         body = await self._bounded_body(request)
         response = await self._send(client, request.method, upstream, path, request.url.query, headers, body)
-        forwarded = StreamingResponse(_relay_body(response), status_code=response.status_code)
-        forwarded.raw_headers = _returned_headers(response, upstream)
+        if wants_stream:
+            forwarded: Response = StreamingResponse(_relay_body(response), status_code=response.status_code)
+            forwarded.raw_headers = _returned_headers(response, upstream)
+            return forwarded
+        # An ordinary answer is small: read it whole and send it in one piece, which costs far
+        # less than relaying it chunk by chunk. Raw bytes, undecoded, so Content-Encoding and
+        # Content-Length stay true.
+        try:
+            content = b"".join([chunk async for chunk in response.aiter_raw()])
+        except httpx.HTTPError as exc:
+            logger.warning("%s broke off its answer to %s %s: %s", upstream.service, request.method, path, exc)
+            raise Unavailable(f"{upstream.service} is unavailable") from exc
+        finally:
+            await response.aclose()
+        forwarded = Response(content, status_code=response.status_code)
+        # HEAD, 204 and 304 answers carry no body: their headers (a Content-Length, or none) stay the service's.
+        bodyless = request.method == "HEAD" or response.status_code in (204, 304) or response.status_code < 200
+        forwarded.raw_headers = _returned_headers(response, upstream, None if bodyless else len(content))
         return forwarded
 
     async def _send(
@@ -152,8 +168,8 @@ class ServiceProxy:
 
 
 async def _relay_body(response: httpx.Response) -> AsyncIterator[bytes]:
-    # Raw bytes pass through undecoded, so Content-Encoding and Content-Length stay true. Closing in
-    # `finally` also releases the upstream connection when the client goes away mid-stream.
+    # Raw bytes pass through undecoded. Closing in `finally` also releases the upstream
+    # connection when the client goes away mid-stream.
     try:
         async for chunk in response.aiter_raw():
             yield chunk
@@ -191,10 +207,15 @@ def _forwarded_request_headers(request: Request) -> list[tuple[str, str]]:
     return headers
 
 
-def _returned_headers(response: httpx.Response, upstream: Upstream) -> list[tuple[bytes, bytes]]:
-    headers = []
+def _returned_headers(
+    response: httpx.Response, upstream: Upstream, content_length: int | None = None
+) -> list[tuple[bytes, bytes]]:
+    """The service's headers for the client; with `content_length`, the body's true length instead of theirs."""
+    headers = [] if content_length is None else [(b"content-length", str(content_length).encode())]
     for name, value in response.headers.multi_items():
         if name in HOP_BY_HOP_HEADERS or name in RESPONSE_HEADERS_SET_BY_SERVER:
+            continue
+        if content_length is not None and name == "content-length":
             continue
         if name == "location":
             # Never hand a client the address of a service behind the gateway.

@@ -1,3 +1,4 @@
+import os
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -17,7 +18,9 @@ class Settings(DatabaseServiceSettings):
     # 12 is the production cost; test suites that register many users may lower it, never below 4.
     bcrypt_rounds: int = Field(12, ge=4, le=16)
     # bcrypt holds a core for ~0.3 s; more parallel hashes than cores only queue inside the CPU.
-    hashing_concurrency: int = Field(2, ge=1, le=64)
+    # One core is left to everything else (token checks above all), so a burst of sign-ins
+    # cannot slow the rest of the system down.
+    hashing_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1, le=64)
     # Hashes that may wait for one of those threads; the next sign-in is refused (503, Retry-After).
     # At cost 12 on two cores, 16 waiting is about two seconds of work.
     hashing_queue_limit: int = Field(16, ge=0, le=10_000)

@@ -1,5 +1,6 @@
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -21,21 +22,32 @@ class HasherBusy(Unavailable):
 
 
 class PasswordHasher:
-    """bcrypt on worker threads of its own, at most `concurrency` at a time, with at most
-    `queue_limit` more waiting; past that a request is refused at once (HasherBusy, a 503).
+    """bcrypt on worker threads of its own, at most `concurrency` at a time.
 
-    Requests waiting for a hash wait on the event loop, holding neither a worker thread nor a
-    database connection, so a burst of logins cannot starve /auth/verify, which every other
-    service calls per request.
+    A sign-in first takes a place (`place()`): at most `concurrency + queue_limit` are held at
+    once, and past that a request is refused at once (HasherBusy, a 503), before it has cost a
+    database query. Requests waiting for a hash wait on the event loop, holding neither a worker
+    thread nor a database connection, so a burst of logins cannot starve /auth/verify, which
+    every other service calls per request.
     """
 
     def __init__(self, rounds: int, concurrency: int, queue_limit: int) -> None:
         self._context = CryptContext(schemes=["bcrypt"], bcrypt__rounds=rounds)
         self._limiter = anyio.CapacityLimiter(concurrency)
-        self._admitted_limit = concurrency + queue_limit
-        self._admitted = 0
+        self._places = concurrency + queue_limit
+        self._taken = 0
         # Checked when the user is unknown, so a wrong name costs as long as a wrong password.
         self._decoy_hash = self._context.hash("decoy-password")
+
+    @asynccontextmanager
+    async def place(self) -> AsyncIterator[None]:
+        if self._taken >= self._places:
+            raise HasherBusy()
+        self._taken += 1
+        try:
+            yield
+        finally:
+            self._taken -= 1
 
     async def hash(self, password: str) -> str:
         return await self._run(self._context.hash, password)
@@ -48,13 +60,7 @@ class PasswordHasher:
         return await self._run(self._context.verify, password, hashed)
 
     async def _run(self, function: Callable[..., T], *args: str) -> T:
-        if self._admitted >= self._admitted_limit:
-            raise HasherBusy()
-        self._admitted += 1
-        try:
-            return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
-        finally:
-            self._admitted -= 1
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
 
 
 @dataclass(frozen=True)

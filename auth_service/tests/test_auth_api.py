@@ -1,5 +1,7 @@
 import base64
 import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,6 +10,7 @@ from jose import jwt
 from sqlalchemy import create_engine, text
 
 from auth_service.config import DEFAULT_JWT_SECRET
+from auth_service.main import create_app
 from tests.helpers import AUTH_DATABASE_URL
 
 
@@ -256,3 +259,16 @@ def test_a_rejected_password_is_not_repeated_in_the_response(client, new_user):
     assert error["loc"] == ["body", "password"]
     assert error["msg"] == "String should have at least 6 characters"
     assert "s3cr3" not in response.text
+
+
+def test_sign_ins_past_the_hashers_queue_are_refused_at_once_with_503_and_retry_after(settings):
+    # One hash at a time and none waiting; at cost 13 each takes over half a second here.
+    busy = settings.model_copy(update={"hashing_concurrency": 1, "hashing_queue_limit": 0, "bcrypt_rounds": 13})
+    unknown = {"username": f"nobody_{uuid.uuid4().hex[:8]}", "password": "whatever1"}
+    with TestClient(create_app(busy)) as client, ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: client.post("/auth/login", data=unknown), range(4)))
+
+    assert sorted(answer.status_code for answer in answers) == [401, 503, 503, 503]
+    refused = next(answer for answer in answers if answer.status_code == 503)
+    assert refused.json() == {"detail": "Too many sign-ins at once; retry shortly"}
+    assert int(refused.headers["retry-after"]) > 0

@@ -66,7 +66,7 @@ async def test_no_more_hashes_run_at_once_than_the_limit():
     assert counts["peak"] == 2
 
 
-async def test_hashes_past_the_queue_limit_are_refused_at_once_and_the_rest_complete():
+async def test_sign_ins_past_the_queue_limit_are_refused_at_once_and_the_rest_complete():
     limited = PasswordHasher(rounds=4, concurrency=2, queue_limit=3)
     slowed(limited)
     outcomes: list[str] = []
@@ -74,7 +74,8 @@ async def test_hashes_past_the_queue_limit_are_refused_at_once_and_the_rest_comp
     async def sign_in(n: int) -> None:
         started = time.perf_counter()
         try:
-            await limited.hash(f"password-{n}")
+            async with limited.place():
+                await limited.hash(f"password-{n}")
             outcomes.append("hashed")
         except HasherBusy as refusal:
             assert refusal.status_code == 503 and refusal.retry_after_seconds > 0
@@ -87,4 +88,5 @@ async def test_hashes_past_the_queue_limit_are_refused_at_once_and_the_rest_comp
 
     assert sorted(outcomes) == ["hashed"] * 5 + ["refused"] * 3
     # Once the burst is over, the hasher takes work again.
-    assert (await limited.hash("after")).startswith("$2b$04$")
+    async with limited.place():
+        assert (await limited.hash("after")).startswith("$2b$04$")
