@@ -18,12 +18,20 @@ KEY_PREFIX = "auth:revocations:"
 # Longer than any token lives, so a counter never disappears under a token cached with it.
 KEY_LIFETIME_SECONDS = 2 * 24 * 3600
 REDIS_TIMEOUT_SECONDS = 0.5
+# Each read takes a fraction of a millisecond: a few connections serve hundreds of requests at once,
+# which wait (up to the timeout) for a free one rather than fail.
+MAX_REDIS_CONNECTIONS = 32
 
 
 def connect(redis_url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+    pool = redis.BlockingConnectionPool.from_url(
+        redis_url,
+        max_connections=MAX_REDIS_CONNECTIONS,
+        timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
     )
+    return redis.Redis(connection_pool=pool)
 
 
 class RevocationCounters:
@@ -46,4 +54,4 @@ class RevocationCounters:
             logger.error("Could not publish a revocation for user %s to Redis: %s", user_id, exc)
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        await self._redis.aclose(close_connection_pool=True)

@@ -9,13 +9,13 @@ from auth_service.main import create_app
 from tests.helpers import AUTH_DATABASE_URL, TEST_BCRYPT_ROUNDS, migrate
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def settings() -> Settings:
     migrate("auth_service", AUTH_DATABASE_URL)
     return Settings(database_url=AUTH_DATABASE_URL, bcrypt_rounds=TEST_BCRYPT_ROUNDS, environment="test")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client

@@ -22,14 +22,14 @@ AUTH_PORT = 18101
 EVENTS_EXCHANGE = "task_events.task-service-tests"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def auth_service() -> Iterator[RunningService]:
     """The real auth service: the task service checks every token by calling it."""
     with running_auth_service(AUTH_PORT) as service:
         yield service
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def settings(auth_service: RunningService) -> Settings:
     migrate("task_service", TASK_DATABASE_URL)
     return Settings(
@@ -42,7 +42,7 @@ def settings(auth_service: RunningService) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def event_sink(settings: Settings) -> Iterator[None]:
     """A queue bound for the whole session, so every event is routable and leaves the outbox.
 
@@ -58,8 +58,10 @@ def event_sink(settings: Settings) -> Iterator[None]:
     connection.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(settings: Settings, event_sink: None) -> Iterator[TestClient]:
+    # Package scope: its outbox relay must be gone before other suites share the test outbox,
+    # or it would publish their events to this suite's exchange.
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
