@@ -3,12 +3,14 @@
 import io
 import logging
 
+import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from auth_service.schemas import PasswordChange, UserCreate
+from auth_service.security import PasswordHasher
 from common.config import ServiceSettings
 from common.http import install_http_conventions
 from common.logging import LOG_FORMAT, OneLineFormatter, describe_exception
@@ -147,3 +149,28 @@ def test_a_task_event_holds_only_what_the_notification_columns_can_store():
     ):
         with pytest.raises(ValidationError):
             TaskEventData(**{**valid, **change})
+
+
+class CountingContext:
+    """A CryptContext stand-in that counts the bcrypt checks it is asked for."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.checks = 0
+
+    def verify(self, password: str, hashed: str) -> bool:
+        self.checks += 1
+        return self.real.verify(password, hashed)
+
+
+@pytest.mark.parametrize("password", ["wrong-password", "nul\x00inside", "\x00", "x" * 73, "😀" * 19])
+@pytest.mark.parametrize("account_exists", [True, False])
+def test_every_refused_password_costs_exactly_one_bcrypt_check(password, account_exists):
+    """So the time of a refusal says nothing of whether the account exists or what was wrong."""
+    hasher = PasswordHasher(rounds=4, concurrency=1, queue_limit=1)
+    hashed = hasher._context.hash("the-real-password") if account_exists else None
+    counting = CountingContext(hasher._context)
+    hasher._context = counting
+
+    assert anyio.run(hasher.verify, password, hashed) is False
+    assert counting.checks == 1
