@@ -8,6 +8,8 @@ Header bytes outside ASCII go over a raw socket, since HTTP clients refuse to se
 import socket
 import statistics
 import time
+import uuid
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -331,3 +333,18 @@ def test_registration_refuses_names_and_emails_no_account_may_have(auth_url, bod
 
     assert_answered_without_leaks(response)
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(("service", "path"), PROTECTED)
+def test_user_text_in_a_request_cannot_forge_a_log_line(stack: Stack, user, service, path):
+    marker = uuid.uuid4().hex
+    forged = f"2026-01-01 00:00:00,000 ERROR [{service}_service] [-] forged {marker}"
+    for base in (stack.url("gateway"), stack.url(service)):
+        # Decoded, the path holds a CR LF and a whole record after it; the access log writes the path.
+        httpx.get(f"{base}{path}x%0d%0a{quote(forged)}", headers=user["headers"], timeout=10)
+        httpx.post(f"{base}/auth/login", data={"username": f"x\r\n{forged}", "password": "x"}, timeout=10)
+
+    logs = stack.log_of(service) + stack.log_of("gateway")
+    assert marker in logs  # logged, so the request reached the log
+    assert f"\n{forged}" not in logs
+    assert f"\r{forged}" not in logs
