@@ -36,6 +36,8 @@ HOP_BY_HOP_HEADERS = frozenset(
     }
 )
 REQUEST_HEADERS_SET_BY_CLIENT = frozenset({"host", "content-length"})
+HOP_BY_HOP_HEADERS_RAW = frozenset(name.encode() for name in HOP_BY_HOP_HEADERS)
+REQUEST_HEADERS_SET_BY_CLIENT_RAW = frozenset(name.encode() for name in REQUEST_HEADERS_SET_BY_CLIENT)
 # Paths that answer with a never-ending event stream, whatever the client's Accept header says.
 EVENT_STREAM_SUFFIX = "/stream"
 # The gateway's own server sets these on every response it sends.
@@ -121,7 +123,7 @@ class ServiceProxy:
         upstream: Upstream,
         path: str,
         query: str,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[bytes, bytes]],
         body: bytes,
     ) -> httpx.Response:
         """Send to one replica after another until one takes the request.
@@ -188,21 +190,28 @@ def _checked_path(request: Request) -> str:
     return raw_path.decode("latin-1")
 
 
-def _forwarded_request_headers(request: Request) -> list[tuple[str, str]]:
-    # Surrounding white space is not part of a header value (RFC 9110 §5.5); httpx refuses to send it.
+def _forwarded_request_headers(request: Request) -> list[tuple[bytes, bytes]]:
+    # As the bytes that came in: a value may hold any byte HTTP allows (obs-text, 0x80-0xFF), which
+    # httpx would refuse to encode from text. Surrounding white space is not part of a header value
+    # (RFC 9110 §5.5); httpx refuses to send it.
     headers = [
         (name, value.strip())
-        for name, value in request.headers.items()
-        if name not in HOP_BY_HOP_HEADERS and name not in REQUEST_HEADERS_SET_BY_CLIENT
+        for name, value in request.headers.raw
+        if name not in HOP_BY_HOP_HEADERS_RAW
+        and name not in REQUEST_HEADERS_SET_BY_CLIENT_RAW
+        and not name.startswith(b"x-forwarded-")
+        and name != HEADER.encode()
     ]
     client_host = request.client.host if request.client else ""
     prior = request.headers.get("x-forwarded-for")
-    headers = [(name, value) for name, value in headers if not name.startswith("x-forwarded-") and name != HEADER]
     headers += [
-        (HEADER, current_request_id.get()),
-        ("x-forwarded-for", f"{prior}, {client_host}" if prior else client_host),
-        ("x-forwarded-proto", request.url.scheme),
-        ("x-forwarded-host", request.headers.get("host", "")),
+        (name.encode(), value.encode("latin-1"))
+        for name, value in (
+            (HEADER, current_request_id.get()),
+            ("x-forwarded-for", f"{prior}, {client_host}" if prior else client_host),
+            ("x-forwarded-proto", request.url.scheme),
+            ("x-forwarded-host", request.headers.get("host", "")),
+        )
     ]
     return headers
 
@@ -212,7 +221,9 @@ def _returned_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The service's headers for the client; with `content_length`, the body's true length instead of theirs."""
     headers = [] if content_length is None else [(b"content-length", str(content_length).encode())]
-    for name, value in response.headers.multi_items():
+    for raw_name, raw_value in response.headers.raw:
+        # As received: httpx decodes values that are not ASCII as UTF-8, which latin-1 may not encode back.
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         if name in HOP_BY_HOP_HEADERS or name in RESPONSE_HEADERS_SET_BY_SERVER:
             continue
         if content_length is not None and name == "content-length":

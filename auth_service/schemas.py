@@ -3,11 +3,16 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 BCRYPT_MAX_BYTES = 72
+# The longest username or email an account can have (the email column); login names past it match none.
+MAX_LOGIN_NAME_LENGTH = 320
 
 
 def _fits_bcrypt(password: str) -> str:
     if len(password.encode()) > BCRYPT_MAX_BYTES:
         raise ValueError(f"Password must be at most {BCRYPT_MAX_BYTES} bytes long")
+    if "\x00" in password:
+        # bcrypt cannot hash a NUL byte: refused here rather than failing inside the hasher.
+        raise ValueError("Password must not contain NUL characters")
     return password
 
 

@@ -53,8 +53,9 @@ class PasswordHasher:
         return await self._run(self._context.hash, password)
 
     async def verify(self, password: str, hashed: str | None) -> bool:
-        # bcrypt 5 raises past 72 bytes; such a password can never have been registered.
-        if hashed is None or len(password.encode()) > BCRYPT_MAX_BYTES:
+        # bcrypt 5 raises past 72 bytes and on a NUL byte; such a password can never have been
+        # registered, and is checked against the decoy so it is refused like any wrong one.
+        if hashed is None or len(password.encode()) > BCRYPT_MAX_BYTES or "\x00" in password:
             await self._run(self._context.verify, "decoy-password", self._decoy_hash)
             return False
         return await self._run(self._context.verify, password, hashed)

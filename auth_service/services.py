@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auth_service.models import RevokedToken, User
-from auth_service.schemas import UserRead
+from auth_service.schemas import MAX_LOGIN_NAME_LENGTH, UserRead
 from auth_service.security import AccessToken, PasswordHasher, TokenIssuer
 from common.db import Database, utcnow
 from common.errors import Conflict, InvalidRequest, Unauthorized
@@ -147,8 +147,11 @@ class AccountService:
 
 
 def _find_by_login_name(session: Session, login_name: str) -> User | None:
-    """The user whose username or email this is, in any case."""
+    """The user whose username or email this is, in any case; None for a name no account can have."""
     login_name = login_name.strip().lower()
+    # PostgreSQL refuses a NUL in a query parameter: such a name is simply unknown (the decoy check follows).
+    if "\x00" in login_name or len(login_name) > MAX_LOGIN_NAME_LENGTH:
+        return None
     return session.scalar(
         select(User).where(or_(func.lower(User.username) == login_name, func.lower(User.email) == login_name))
     )

@@ -11,6 +11,8 @@ import threading
 import pika
 from pika.exceptions import AMQPError
 
+from common.logging import describe_exception
+
 logger = logging.getLogger(__name__)
 
 RECONNECT_DELAY_MAX_SECONDS = 30.0
@@ -67,6 +69,13 @@ class BrokerWorker:
                     type(exc).__name__,
                     exc,
                     delay,
+                )
+                self.stopping.wait(delay)
+                delay = min(delay * 2, RECONNECT_DELAY_MAX_SECONDS)
+            except Exception as exc:
+                # Never a reason to stop for good: the worker would be gone until the process restarts.
+                logger.error(
+                    "%s failed (%s); starting over in %.0f s", self.connection_name, describe_exception(exc), delay
                 )
                 self.stopping.wait(delay)
                 delay = min(delay * 2, RECONNECT_DELAY_MAX_SECONDS)

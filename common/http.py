@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.errors import RetryLater, ServiceError, Unauthorized
+from common.logging import describe_exception
 from common.metrics import install_metrics
 from common.request_id import RequestIdMiddleware
 
@@ -108,8 +109,9 @@ class AccessLogMiddleware:
 
         try:
             await self.app(scope, receive, send_and_remember_status)
-        except Exception:
-            logger.exception("Unhandled error on %s %s", scope["method"], scope["path"])
+        except Exception as exc:
+            # One line (type, place, message): the response says nothing of the cause.
+            logger.error("Unhandled error on %s %s: %s", scope["method"], scope["path"], describe_exception(exc))
             if status == 0:
                 status = 500
                 await _send_json(send, 500, {"detail": "Internal server error"})

@@ -1,15 +1,55 @@
 import logging
 import sys
+import traceback
 
 from common.request_id import RequestIdLogFilter
+from common.text import one_line
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] [%(request_id)s] %(message)s"
+
+
+class OneLineFormatter(logging.Formatter):
+    """Every record is one line, whatever text it carries.
+
+    Messages quote user text (task titles, usernames, paths): a line break in it would end the
+    line and let the rest pass for a record of its own, so such characters are escaped. A
+    traceback, when one is logged, follows on lines indented by a tab, which no record starts with.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        # Another handler may have cached its own (unindented) rendering of the traceback on the record.
+        cached = record.exc_text
+        if record.exc_info:
+            record.exc_text = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text = cached
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return one_line(super().formatMessage(record))
+
+    def formatException(self, ei) -> str:
+        return "\n".join("\t" + one_line(line) for line in super().formatException(ei).splitlines())
+
+    def formatStack(self, stack_info: str) -> str:
+        return "\n".join("\t" + one_line(line) for line in stack_info.splitlines())
+
+
+def describe_exception(exc: BaseException, limit: int = 300) -> str:
+    """`exc` in one line: its type, where it was raised, and the start of its message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    message = str(exc)
+    if len(message) > limit:
+        message = message[:limit] + "..."
+    return f"{type(exc).__name__}{where}: {message}"
 
 
 def configure_logging(level: str) -> None:
     """Send the service's own log records to stdout, where `docker logs` reads them."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(OneLineFormatter(LOG_FORMAT))
     handler.addFilter(RequestIdLogFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

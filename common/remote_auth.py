@@ -186,6 +186,9 @@ def _detail_of(response: httpx.Response, fallback: str) -> str:
 async def get_bearer_token(token: Annotated[str | None, Depends(bearer_scheme)]) -> str:
     if not token:
         raise Unauthorized("Not authenticated")
+    if not token.isascii():
+        # Tokens are ASCII (base64url and dots): this is none of ours, and could not be sent on as a header.
+        raise Unauthorized("Could not validate credentials")
     return token
 
 

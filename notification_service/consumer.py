@@ -1,32 +1,46 @@
 """The RabbitMQ consumer: its own thread and connection, reconnecting whenever the broker goes away.
 
-A message is acknowledged only after the notifier has recorded it. A message that can never be
-processed (not JSON, not a task event, values the database refuses) is rejected without requeue,
-so the queue's dead-letter exchange keeps it instead of it looping forever. A message that fails
-for a passing reason (the database or the log file is unavailable) is requeued after a pause.
+A message is acknowledged only after the notifier has recorded it. What no retry can fix is
+rejected without requeue, so the queue's dead-letter exchange keeps it instead of it looping:
+a body that is too large, not JSON, not a task event of a known version and type, or holds values
+the database refuses. A message that fails while the database or the log file is unavailable is
+requeued after a pause, as often as it takes (every message would fail alike). Any other failure
+is retried after a pause at most `MAX_ATTEMPTS` times, then dead-lettered too.
 
 Each new notification is then broadcast on the `notifications.live` fanout exchange, which every
 replica reads through its own temporary queue, so a user's live stream hears of it whichever
-replica they are connected to.
+replica they are connected to. A live message that is not one is dropped. Whatever a message
+holds, it costs one log line and never the consumer thread.
 """
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 
 import pika
+from pika.exceptions import AMQPError
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 
 from common.broker import BrokerWorker
-from common.request_id import NO_REQUEST, current_request_id
+from common.logging import describe_exception
+from common.request_id import NO_REQUEST, current_request_id, usable
 from notification_service.notifier import Notifier
-from notification_service.schemas import NotificationRead, TaskEvent
+from notification_service.schemas import LiveNotification, NotificationRead, TaskEvent
 
 logger = logging.getLogger(__name__)
 
 RETRY_PAUSE_SECONDS = 2.0
 PREFETCH_COUNT = 20
+# The largest task event is about 45 KB (10,000 characters of description); nothing near this is one.
+MAX_MESSAGE_BYTES = 256 * 1024
+# Tries of one event that fails for a reason of its own, before it is dead-lettered.
+MAX_ATTEMPTS = 5
+# Failures that say the service cannot record anything just now, rather than anything about the event.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, OSError)
+# Events being retried, at most this many remembered at once (the oldest are forgotten first).
+MAX_TRACKED_EVENTS = 10_000
 
 
 class EventConsumer(BrokerWorker):
@@ -42,6 +56,7 @@ class EventConsumer(BrokerWorker):
         dead_letter_queue: str,
         live_exchange: str,
         on_live_notification: Callable[[int, str], None],
+        retry_pause_seconds: float = RETRY_PAUSE_SECONDS,
     ) -> None:
         super().__init__(rabbitmq_url)
         self._notifier = notifier
@@ -51,6 +66,9 @@ class EventConsumer(BrokerWorker):
         self._dead_letter_queue = dead_letter_queue
         self._live_exchange = live_exchange
         self._on_live_notification = on_live_notification
+        self._retry_pause_seconds = retry_pause_seconds
+        # Failed attempts per event id, for events that failed for a reason of their own.
+        self._attempts: OrderedDict[str, int] = OrderedDict()
 
     def serve(self, connection: pika.BlockingConnection) -> None:
         channel = connection.channel()
@@ -76,46 +94,116 @@ class EventConsumer(BrokerWorker):
         channel.exchange_declare(self._live_exchange, exchange_type="fanout", durable=True)
 
     def _on_message(self, channel, method, properties, body: bytes) -> None:
-        # The request that caused the event, so this service's log lines about it carry its id.
-        token = current_request_id.set(properties.correlation_id or NO_REQUEST)
+        # The request that caused the event, so this service's log lines about it carry its id
+        # (only when it is a sane one: it lands in every log line).
+        correlation_id = properties.correlation_id
+        sane = isinstance(correlation_id, str) and usable(correlation_id) == correlation_id
+        token = current_request_id.set(correlation_id if sane else NO_REQUEST)
         try:
             self._process(channel, method, properties, body)
+        except AMQPError:
+            raise  # The channel or connection is gone: the worker reconnects, the broker redelivers.
+        except Exception as exc:
+            # A last resort: nothing a message holds may stop this thread.
+            logger.error("Dead-lettering message %s: %s", _message_id(properties), describe_exception(exc))
+            channel.basic_nack(method.delivery_tag, requeue=False)
         finally:
             current_request_id.reset(token)
 
     def _process(self, channel, method, properties, body: bytes) -> None:
-        try:
-            event = TaskEvent.model_validate_json(body)
-        except ValidationError as exc:
+        if len(body) > MAX_MESSAGE_BYTES:
             logger.error(
-                "Dead-lettering message %s from %r: not a task event (%d error(s), first: %s)",
-                properties.message_id,
+                "Dead-lettering message %s from %r: %d bytes, more than any task event (%d)",
+                _message_id(properties),
                 method.routing_key,
-                exc.error_count(),
-                exc.errors()[0]["msg"],
+                len(body),
+                MAX_MESSAGE_BYTES,
             )
             channel.basic_nack(method.delivery_tag, requeue=False)
             return
         try:
-            notification = self._notifier.handle(event)
-        except (DataError, IntegrityError) as exc:
-            logger.error("Dead-lettering event %s: the database refuses it (%s)", event.event_id, type(exc).__name__)
+            event = TaskEvent.model_validate_json(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            logger.error(
+                "Dead-lettering message %s from %r: not a task event (%d error(s), first: %s at %s)",
+                _message_id(properties),
+                method.routing_key,
+                exc.error_count(),
+                first["msg"],
+                ".".join(str(part) for part in first["loc"]) or "the body",
+            )
             channel.basic_nack(method.delivery_tag, requeue=False)
             return
-        except Exception:
-            logger.exception("Could not record event %s; it will be redelivered", event.event_id)
+        event_id = str(event.event_id)
+        try:
+            notification = self._notifier.handle(event)
+        except (DataError, IntegrityError) as exc:
+            logger.error("Dead-lettering event %s: the database refuses it (%s)", event_id, type(exc).__name__)
+            self._attempts.pop(event_id, None)
+            channel.basic_nack(method.delivery_tag, requeue=False)
+            return
+        except UNAVAILABLE_ERRORS as exc:
+            logger.error("Could not record event %s; it will be redelivered (%s)", event_id, describe_exception(exc))
             # Pausing inside pika keeps heartbeats going and stops a hot redelivery loop.
-            channel.connection.sleep(RETRY_PAUSE_SECONDS)
+            channel.connection.sleep(self._retry_pause_seconds)
             channel.basic_nack(method.delivery_tag, requeue=True)
             return
+        except Exception as exc:
+            self._retry_or_dead_letter(channel, method, event_id, exc)
+            return
+        self._attempts.pop(event_id, None)
         channel.basic_ack(method.delivery_tag)
         if notification is not None:
+            self._announce(channel, notification)
+
+    def _announce(self, channel, notification) -> None:
+        """Tell every replica's live streams; the event is settled already, whatever happens here."""
+        try:
             live = {
                 "user_id": notification.user_id,
                 "notification": NotificationRead.model_validate(notification).model_dump(mode="json"),
             }
-            channel.basic_publish(self._live_exchange, "", json.dumps(live).encode())
+            body = json.dumps(live).encode()
+        except (ValidationError, ValueError, TypeError) as exc:
+            logger.error("Not announcing notification %s live: %s", notification.id, describe_exception(exc))
+            return
+        channel.basic_publish(self._live_exchange, "", body)
+
+    def _retry_or_dead_letter(self, channel, method, event_id: str, exc: Exception) -> None:
+        attempts = self._attempts.pop(event_id, 0) + 1
+        if attempts >= MAX_ATTEMPTS:
+            logger.error("Dead-lettering event %s: failed %d times (%s)", event_id, attempts, describe_exception(exc))
+            channel.basic_nack(method.delivery_tag, requeue=False)
+            return
+        self._attempts[event_id] = attempts
+        while len(self._attempts) > MAX_TRACKED_EVENTS:
+            self._attempts.popitem(last=False)
+        logger.error(
+            "Could not record event %s (attempt %d of %d); it will be redelivered (%s)",
+            event_id,
+            attempts,
+            MAX_ATTEMPTS,
+            describe_exception(exc),
+        )
+        channel.connection.sleep(self._retry_pause_seconds)
+        channel.basic_nack(method.delivery_tag, requeue=True)
 
     def _on_live_message(self, channel, method, properties, body: bytes) -> None:
-        live = json.loads(body)
-        self._on_live_notification(int(live["user_id"]), json.dumps(live["notification"]))
+        # Auto-acknowledged: a live message that is not one is simply dropped, with one log line.
+        try:
+            if len(body) > MAX_MESSAGE_BYTES:
+                raise ValueError(f"{len(body)} bytes")
+            live = LiveNotification.model_validate_json(body)
+        except (ValidationError, ValueError) as exc:
+            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            logger.error("Dropped a message on %r: not a live notification (%s)", self._live_exchange, detail)
+            return
+        try:
+            self._on_live_notification(live.user_id, json.dumps(live.notification.model_dump(mode="json")))
+        except Exception as exc:
+            logger.error("Dropped a live notification for user %s: %s", live.user_id, describe_exception(exc))
+
+
+def _message_id(properties: pika.BasicProperties) -> str:
+    return repr(properties.message_id[:64]) if isinstance(properties.message_id, str) else "without an id"

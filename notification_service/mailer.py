@@ -1,6 +1,9 @@
 import logging
 import smtplib
+from email.errors import HeaderParseError
 from email.message import EmailMessage
+
+from common.text import header_safe
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +34,24 @@ class Mailer:
         self._timeout = timeout
 
     def send(self, to: str, subject: str, body: str) -> bool:
+        """Whether the message went out; never raises, so no text can make its event fail for good.
+
+        The subject comes from user text (the task title): line breaks and other control
+        characters become spaces, so it stays one header and cannot add others (Bcc: ...).
+        A recipient with such characters is no address at all, and is not mailed.
+        """
+        if header_safe(to) != to:
+            logger.error("Not emailing a notification: the recipient address holds control characters")
+            return False
         message = EmailMessage()
-        message["From"] = self._sender
-        message["To"] = to
-        message["Subject"] = subject
-        message.set_content(body)
+        try:
+            message["From"] = self._sender
+            message["To"] = to
+            message["Subject"] = header_safe(subject)
+            message.set_content(body)
+        except (ValueError, TypeError, HeaderParseError) as exc:
+            logger.error("Not emailing a notification: it cannot be written as a message (%s)", exc)
+            return False
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
                 if self._starttls:
@@ -43,7 +59,7 @@ class Mailer:
                 if self._username:
                     smtp.login(self._username, self._password or "")
                 smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
             logger.error("Could not email a notification through %s:%s: %s", self._host, self._port, exc)
             return False
         return True

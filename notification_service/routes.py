@@ -13,7 +13,7 @@ from common.errors import ServiceError, Unauthorized
 from common.remote_auth import AuthServiceClient, BearerToken
 from notification_service.deps import CurrentUser, DatabaseDep
 from notification_service.models import Notification
-from notification_service.schemas import NotificationRead
+from notification_service.schemas import MAX_SKIP, NotificationRead
 from notification_service.streams import StreamHub
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/notifications", tags=["notifications"])
 async def list_notifications(
     user: CurrentUser,
     database: DatabaseDep,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Annotated[int, Query(ge=0, le=MAX_SKIP)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[NotificationRead]:
     """The caller's notifications, newest first."""

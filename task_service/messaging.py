@@ -51,7 +51,9 @@ def record_event(session: Session, event_type: str, task: Task, user: Authentica
     event = OutboxEvent(
         event_id=event_id,
         routing_key="task." + event_type.removeprefix("task_"),
-        payload=json.dumps(envelope),
+        # As UTF-8, not \u escapes: an emoji is 4 bytes rather than 12, so the largest task (10,000
+        # characters of description) stays well inside the payload column's 65,535 bytes.
+        payload=json.dumps(envelope, ensure_ascii=False),
         request_id=current_request_id.get(),
     )
     session.add(event)

@@ -9,9 +9,10 @@ from typing import Annotated
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Query, Response, status
 
+from common.text import MULTI_LINE_PATTERN
 from task_service.deps import CurrentUser, TaskServiceDep
 from task_service.models import TaskStatus
-from task_service.schemas import Message, TaskCreate, TaskRead, TaskSort, TaskUpdate
+from task_service.schemas import MAX_SKIP, Message, TaskCreate, TaskRead, TaskSort, TaskUpdate
 from task_service.services import TaskQuery
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -33,9 +34,10 @@ async def list_tasks(
     response: Response,
     status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
     search: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="Text in title or description")
+        str | None,
+        Query(min_length=1, max_length=200, pattern=MULTI_LINE_PATTERN, description="Text in title or description"),
     ] = None,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Annotated[int, Query(ge=0, le=MAX_SKIP)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     sort: TaskSort = TaskSort.CREATED,
 ) -> list[TaskRead]:

@@ -4,10 +4,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from common.text import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
 from task_service.models import TaskStatus
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
+# Lengths in characters: the columns are utf8mb4, so 200 emoji fit a title as well as 200 letters.
+# A title is one line (it becomes a mail subject and a log line); a description may span lines.
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=SINGLE_LINE_PATTERN),
+]
+Description = Annotated[str, StringConstraints(max_length=10_000, pattern=MULTI_LINE_PATTERN)]
+# Past this an offset page is a scan of a million rows; the database refuses offsets past 2**64 outright.
+MAX_SKIP = 1_000_000
 
 
 class TaskCreate(BaseModel):
