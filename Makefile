@@ -45,11 +45,16 @@ migrate: $(VENV)/.installed
 		$(VENV)/bin/alembic -c $$service/alembic.ini upgrade head || exit 1; \
 	done
 
+# `make dev REPLICAS=2` runs every service twice (ports +10), each gateway spreading over all replicas.
+REPLICAS ?= 1
+# Where the auth service publishes revocations, so the other services may cache token checks.
+dev: export REDIS_URL ?= redis://127.0.0.1:6379/0
 dev: install
 	$(PYTHON) scripts/provision.py dev
 	$(MAKE) --no-print-directory migrate
-	mkdir -p notification_logs
-	$(VENV)/bin/honcho start -f Procfile
+	mkdir -p notification_logs .run
+	$(PYTHON) scripts/dev_procfile.py $(REPLICAS) > .run/Procfile
+	$(VENV)/bin/honcho start -f .run/Procfile -d .
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

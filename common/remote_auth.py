@@ -56,6 +56,7 @@ class VerifiedTokenCache:
         self._counters = counters
         self._lifetime = lifetime_seconds
         self._checks: dict[str, _CachedCheck] = {}
+        self._redis_down = False
 
     async def verify(
         self,
@@ -70,8 +71,16 @@ class VerifiedTokenCache:
         try:
             counter = await self._counters.read(user_id)
         except RedisError as exc:
-            logger.warning("Redis unavailable, checking the token with the auth service: %s", exc)
+            if not self._redis_down:
+                # Once per outage, not once per request.
+                logger.warning(
+                    "Redis unavailable; every token is checked with the auth service until it is back: %s", exc
+                )
+                self._redis_down = True
             return await ask_auth_service(token)
+        if self._redis_down:
+            logger.info("Redis is back; verified tokens are reused again")
+            self._redis_down = False
         cached = self._checks.get(token)
         if cached is not None and cached.counter == counter and time.time() < cached.valid_until:
             hits.inc()
