@@ -45,7 +45,7 @@ SUSTAINED_SECONDS = int(os.environ.get("BENCH_SUSTAINED_SECONDS", "60"))
 LIST_PATH = "/tasks/?limit=20"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Where we started (measured with wrk on this machine kind before this work): requests/s at 16
-# connections, task service direct; the seed's published code managed 8.5.
+# connections, task service direct; the original project's published code managed 8.5.
 BASELINE_DIRECT_RPS_16 = 60.0
 
 

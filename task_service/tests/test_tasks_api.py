@@ -39,7 +39,7 @@ def test_create_defaults_to_pending_without_description(client, alice):
 
 
 @pytest.mark.parametrize("status", ["Pending", "In Progress", "Completed"])
-def test_every_seed_status_is_accepted(client, alice, status):
+def test_every_documented_status_is_accepted(client, alice, status):
     assert create(client, alice, status=status)["status"] == status
 
 
@@ -112,7 +112,7 @@ def test_update_changes_only_the_given_fields(client, alice, method):
     assert updated["created_at"] == task["created_at"]
 
 
-def test_update_with_the_seed_body_replaces_all_three_fields(client, alice):
+def test_update_with_the_original_readme_body_replaces_all_three_fields(client, alice):
     task = create(client, alice)
     body = {"title": "Updated title", "description": "Updated description", "status": "In Progress"}
 
