@@ -6,7 +6,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from auth_service.config import Settings
 from auth_service.routes import router
-from auth_service.security import PasswordHasher, TokenIssuer
+from auth_service.security import PasswordHasher, SignInGate, TokenIssuer
 from auth_service.services import AccountService
 from common.db import Database, install_database_error_handlers
 from common.http import health_response, install_http_conventions
@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database.dispose()
 
     app = FastAPI(title="Auth Service", version="1.0.0", lifespan=lifespan)
+    # Added first, so it runs inside the shared middleware: refusals are logged and counted too.
+    app.add_middleware(SignInGate)
     install_http_conventions(app)
     install_database_error_handlers(app)
     app.include_router(router)

@@ -8,6 +8,8 @@ from typing import TypeVar
 import anyio
 from jose import JOSEError, jwt
 from passlib.context import CryptContext
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth_service.schemas import BCRYPT_MAX_BYTES
 from common.db import utcnow
@@ -39,9 +41,12 @@ class PasswordHasher:
         # Checked when the user is unknown, so a wrong name costs as long as a wrong password.
         self._decoy_hash = self._context.hash("decoy-password")
 
+    def is_full(self) -> bool:
+        return self._taken >= self._places
+
     @asynccontextmanager
     async def place(self) -> AsyncIterator[None]:
-        if self._taken >= self._places:
+        if self.is_full():
             raise HasherBusy()
         self._taken += 1
         try:
@@ -108,3 +113,29 @@ class TokenIssuer:
             )
         except (JOSEError, ValueError, TypeError, KeyError):
             return None
+
+
+class SignInGate:
+    """Refuses a request that needs the hasher while it is full, before its body is even read.
+
+    The service's own check (`PasswordHasher.place`) is the one that counts; this one only spares
+    a burst of sign-ins the parsing and routing of requests that would be refused anyway, which
+    would otherwise hold up the event loop, and so every other request, for the burst's length.
+    """
+
+    PATHS = frozenset({"/auth/login", "/auth/register", "/auth/me/password"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].rstrip("/") in self.PATHS:
+            hasher: PasswordHasher = scope["app"].state.accounts.hasher
+            if hasher.is_full():
+                refusal = HasherBusy()
+                response = JSONResponse(
+                    {"detail": refusal.detail}, 503, headers={"Retry-After": str(refusal.retry_after_seconds)}
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -47,15 +47,15 @@ class AccountService:
         revocations: RevocationCounters | None,
     ) -> None:
         self._database = database
-        self._hasher = hasher
+        self.hasher = hasher
         self._issuer = issuer
         self._revocations = revocations
 
     async def register(self, username: str, email: str, password: str) -> UserRead:
         email = email.lower()
-        async with self._hasher.place():
+        async with self.hasher.place():
             await self._database.run_in_thread(lambda session: _ensure_available(session, username, email))
-            hashed_password = await self._hasher.hash(password)
+            hashed_password = await self.hasher.hash(password)
 
         def insert(session: Session) -> UserRead:
             user = User(username=username, email=email, hashed_password=hashed_password)
@@ -67,9 +67,9 @@ class AccountService:
 
     async def login(self, login_name: str, password: str) -> str:
         """A new access token; InvalidCredentials for an unknown name, a wrong password or an inactive user."""
-        async with self._hasher.place():
+        async with self.hasher.place():
             user = await self._database.run_in_thread(lambda session: _find_by_login_name(session, login_name))
-            matches = await self._hasher.verify(password, user.hashed_password if user else None)
+            matches = await self.hasher.verify(password, user.hashed_password if user else None)
         if not matches or user is None or not user.is_active:
             raise InvalidCredentials()
         return self._issuer.issue(user.id, user.token_version)
@@ -117,10 +117,10 @@ class AccountService:
 
     async def change_password(self, user: User, current_password: str, new_password: str) -> None:
         """Every token issued until now stops working."""
-        async with self._hasher.place():
-            if not await self._hasher.verify(current_password, user.hashed_password):
+        async with self.hasher.place():
+            if not await self.hasher.verify(current_password, user.hashed_password):
                 raise IncorrectPassword()
-            hashed_password = await self._hasher.hash(new_password)
+            hashed_password = await self.hasher.hash(new_password)
 
         def replace(session: Session) -> None:
             stored = session.get_one(User, user.id)

@@ -1,5 +1,6 @@
 import base64
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from jose import jwt
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from auth_service.config import DEFAULT_JWT_SECRET
 from auth_service.main import create_app
@@ -272,3 +273,36 @@ def test_sign_ins_past_the_hashers_queue_are_refused_at_once_with_503_and_retry_
     refused = next(answer for answer in answers if answer.status_code == 503)
     assert refused.json() == {"detail": "Too many sign-ins at once; retry shortly"}
     assert int(refused.headers["retry-after"]) > 0
+
+
+def test_while_the_hasher_is_full_a_sign_in_is_refused_before_its_body_is_read(settings):
+    busy = settings.model_copy(update={"hashing_concurrency": 1, "hashing_queue_limit": 0, "bcrypt_rounds": 13})
+    unknown = {"username": f"nobody_{uuid.uuid4().hex[:8]}", "password": "whatever1"}
+    with TestClient(create_app(busy)) as client, ThreadPoolExecutor(1) as pool:
+        hashing = pool.submit(client.post, "/auth/login", data=unknown)
+        deadline = time.monotonic() + 5
+        while not client.app.state.accounts.hasher.is_full() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        # Not even a valid form: refused for the hasher, not parsed into a 422.
+        refused = client.post("/auth/login", content=b"not a form", headers={"Content-Type": "text/plain"})
+
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "2"
+    assert hashing.result().status_code == 401
+
+
+def test_a_token_check_costs_one_database_statement(client, token):
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = client.app.state.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get("/auth/verify", headers=bearer(token))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert response.status_code == 200
+    assert len(statements) == 1, statements
