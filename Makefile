@@ -6,11 +6,12 @@ PYTHON := $(VENV)/bin/python
 SERVICES_WITH_DATABASES := auth_service task_service notification_service
 REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notification_service api_gateway,$(s)/requirements.txt)
 
-.PHONY: help install client-tools bench-tools dev test fuzz lint migrate bench backup restore postman clean
+.PHONY: help install client-tools bench-tools dev test test-fast fuzz lint migrate bench backup restore postman clean
 
 help:
 	@echo "make dev    run the four services on :8000-:8003 (Ctrl-C stops them)"
 	@echo "make test   lint, service tests, end-to-end tests, Postman collection, deployment files"
+	@echo "make test-fast  lint, unit tests and deployment files: what needs no server"
 	@echo "make fuzz   the API fuzzer of \`make test\` at length: FUZZ_EXAMPLES (default 500) per operation, FUZZ_SEED"
 	@echo "make bench  side by side under load (task service, nginx, gateway; bursts and floods);"
 	@echo "            the task list at 100,000 tasks; mixed traffic through the gateway"
@@ -63,6 +64,10 @@ lint: $(VENV)/.installed
 test: install client-tools lint
 	$(PYTHON) scripts/provision.py test
 	$(PYTHON) -m pytest
+
+# What needs no server: lint, unit tests and the static checks of the deployment files.
+test-fast: install lint
+	$(PYTHON) -m pytest -m "unit or deploy"
 
 # The fuzzer `make test` runs in about a minute, with many more examples (and a seed of your choice).
 FUZZ_EXAMPLES ?= 500
