@@ -150,6 +150,10 @@ def running_auth_service(port: int) -> Iterator[RunningService]:
         service.stop()
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def register_and_login(auth_url: str, prefix: str = "user") -> dict:
     """A new user on the auth service at `auth_url`, with its bearer token."""
     suffix = uuid.uuid4().hex[:10]
@@ -159,7 +163,7 @@ def register_and_login(auth_url: str, prefix: str = "user") -> dict:
     login = httpx.post(f"{auth_url}/auth/login", data={"username": user["username"], "password": "test123"}, timeout=10)
     login.raise_for_status()
     token = login.json()["access_token"]
-    return {**user, "id": registered.json()["id"], "token": token, "headers": {"Authorization": f"Bearer {token}"}}
+    return {**user, "id": registered.json()["id"], "token": token, "headers": bearer(token)}
 
 
 def drop_broker_connections(connection_name: str) -> None:

@@ -12,11 +12,7 @@ from sqlalchemy import create_engine, event, text
 
 from auth_service.config import DEFAULT_JWT_SECRET
 from auth_service.main import create_app
-from tests.helpers import AUTH_DATABASE_URL
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.helpers import AUTH_DATABASE_URL, bearer
 
 
 def test_register_returns_the_user_without_the_password(client: TestClient, new_user: dict):

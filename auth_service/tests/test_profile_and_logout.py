@@ -3,9 +3,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.helpers import bearer
 
 
 def login(client: TestClient, username: str, password: str):

@@ -1,5 +1,4 @@
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -7,7 +6,6 @@ import pika
 import pytest
 from fastapi.testclient import TestClient
 
-from common.db import utcnow
 from notification_service.config import Settings
 from notification_service.main import create_app
 from tests.helpers import (
@@ -69,24 +67,6 @@ def log_lines(settings: Settings) -> Callable[[], list[dict]]:
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     return read
-
-
-def task_event(user: dict, event_type: str = "task_created", task_id: int = 1, title: str = "Write docs") -> dict:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "event_type": event_type,
-        "occurred_at": utcnow().isoformat(),
-        "version": 1,
-        "data": {
-            "task_id": task_id,
-            "title": title,
-            "description": None,
-            "status": "Pending",
-            "user_id": user["id"],
-            "username": user["username"],
-            "email": user["email"],
-        },
-    }
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from notification_service.config import Settings
 from notification_service.main import create_app
-from notification_service.tests.conftest import task_event
+from notification_service.tests.events import task_event
 from tests.helpers import RABBITMQ_URL, poll
 
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from notification_service.mailer import Mailer
 from notification_service.main import create_app
-from notification_service.tests.conftest import task_event
+from notification_service.tests.events import task_event
 from tests.helpers import poll
 
 SMTP_PORT = 18025

@@ -22,7 +22,7 @@ from common.db import Database
 from notification_service.consumer import MAX_ATTEMPTS, MAX_MESSAGE_BYTES, EventConsumer
 from notification_service.mailer import Mailer
 from notification_service.notifier import NotificationLog, Notifier
-from notification_service.tests.conftest import task_event
+from notification_service.tests.events import task_event
 from tests.helpers import NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
 
 SMTP_PORT = 18425

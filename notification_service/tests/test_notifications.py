@@ -5,7 +5,7 @@ import pika
 import pytest
 
 from notification_service.consumer import EventConsumer
-from notification_service.tests.conftest import task_event
+from notification_service.tests.events import task_event
 from tests.helpers import RABBITMQ_URL, drop_broker_connections, poll, register_and_login
 
 
