@@ -1,0 +1,88 @@
+"""docker-compose.https.yml (the gateway over HTTPS with a mounted certificate), checked statically."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.deploy.service_settings import setting_names
+from tests.deploy.test_deployment_files import (
+    COMPOSE_FILE,
+    ROOT,
+    UVICORN_OPTIONS,
+    dockerfile_instructions,
+    dockerignore_patterns,
+    environment,
+    interpolate,
+    port_pairs,
+)
+
+HTTPS_FILE = ROOT / "docker-compose.https.yml"
+TLS_SETTINGS = {"GATEWAY_HTTPS_PORT", "GATEWAY_TLS_CERT_FILE", "GATEWAY_TLS_KEY_FILE", "HSTS_MAX_AGE_SECONDS"}
+
+
+@pytest.fixture(scope="module")
+def gateway() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())["services"]["api_gateway"]
+
+
+@pytest.fixture(scope="module")
+def https() -> dict:
+    services = yaml.safe_load(HTTPS_FILE.read_text())["services"]
+    assert list(services) == ["api_gateway_https"]
+    return services["api_gateway_https"]
+
+
+def test_the_override_matches_the_compose_specification():
+    check_jsonschema = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run(
+        [str(check_jsonschema), "--builtin-schema", "vendor.compose-spec", str(HTTPS_FILE)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_is_the_gateway_image_with_the_gateway_settings_plus_tls(gateway, https):
+    assert https["build"] == gateway["build"]
+    assert https["depends_on"] == gateway["depends_on"]
+    assert https["container_name"] == "api_gateway_https"
+    env = environment(https)
+    # Whatever the plain gateway is given, this one is too (keep them in step).
+    assert {k: v for k, v in env.items() if k not in TLS_SETTINGS} == environment(gateway)
+    assert set(env) <= setting_names("api_gateway")
+
+
+def test_it_serves_tls_on_the_https_port_from_the_mounted_files(https):
+    env = environment(https)
+    port = int(env["GATEWAY_HTTPS_PORT"])
+    command = " ".join(https["command"])
+
+    assert command.startswith("python -m api_gateway.serve_https --host 0.0.0.0")
+    assert UVICORN_OPTIONS in command
+    assert port_pairs(https) == {(port, port)}
+    [volume] = https["volumes"]
+    source, target, mode = interpolate(volume).split(":")
+    assert source == "./tls"
+    assert mode == "ro"
+    for name in ("GATEWAY_TLS_CERT_FILE", "GATEWAY_TLS_KEY_FILE"):
+        assert Path(env[name]).parent == Path(target)
+    assert f"https://127.0.0.1:{port}/health" in " ".join(https["healthcheck"]["test"])
+
+
+def test_the_launcher_is_in_the_gateway_image():
+    copies = [
+        value for keyword, value in dockerfile_instructions(ROOT / "api_gateway" / "Dockerfile") if keyword == "COPY"
+    ]
+
+    assert "api_gateway /app/api_gateway" in copies
+    assert (ROOT / "api_gateway" / "serve_https.py").is_file()
+
+
+def test_certificates_and_keys_stay_out_of_git_and_the_images():
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+
+    assert {"certs/", "tls/"} <= set(ignored)
+    assert {"certs", "tls"} <= set(dockerignore_patterns())
