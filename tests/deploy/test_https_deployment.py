@@ -2,8 +2,10 @@
 
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -18,6 +20,7 @@ from tests.deploy.test_deployment_files import (
     interpolate,
     port_pairs,
 )
+from tests.deploy.test_kubernetes_manifests import KUBERNETES_VERSION
 
 HTTPS_FILE = ROOT / "docker-compose.https.yml"
 TLS_SETTINGS = {"GATEWAY_HTTPS_PORT", "GATEWAY_TLS_CERT_FILE", "GATEWAY_TLS_KEY_FILE", "HSTS_MAX_AGE_SECONDS"}
@@ -86,3 +89,37 @@ def test_certificates_and_keys_stay_out_of_git_and_the_images():
 
     assert {"certs/", "tls/"} <= set(ignored)
     assert {"certs", "tls"} <= set(dockerignore_patterns())
+
+
+def kubernetes_snippets() -> list:
+    """The YAML blocks of docs/operations.md's "Kubernetes with a real certificate", parsed."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    section = text.split("### Kubernetes with a real certificate", 1)[1].split("\n## ", 1)[0]
+    blocks = [block.split("```", 1)[0] for block in section.split("```yaml\n")[1:]]
+    return [yaml.safe_load(textwrap.dedent(block)) for block in blocks]
+
+
+def test_the_documented_kubernetes_tls_objects_match_the_schema():
+    ingress, [container], [volume] = kubernetes_snippets()
+    kubernetes_validate.validate(ingress, KUBERNETES_VERSION, strict=True)
+    assert ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"] == {
+        "name": "api-gateway",
+        "port": {"number": 8000},
+    }
+
+    # The gateway's Deployment as shipped, with the documented container and volume added.
+    documents = list(yaml.safe_load_all((ROOT / "deploy" / "k8s" / "23-api-gateway.yaml").read_text()))
+    [deployment] = [document for document in documents if document["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    container["env"] = pod["containers"][0]["env"] + container["env"]
+    pod["containers"].append(container)
+    pod["volumes"].append(volume)
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+    env = {variable["name"]: variable["value"] for variable in container["env"] if "value" in variable}
+    mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+    assert Path(env["GATEWAY_TLS_CERT_FILE"]).parent == Path(mounts[volume["name"]])
+    assert Path(env["GATEWAY_TLS_KEY_FILE"]).parent == Path(mounts[volume["name"]])
+    assert {variable["name"] for variable in container["env"]} <= setting_names("api_gateway")
+    assert UVICORN_OPTIONS in " ".join(container["command"])
+    assert container["ports"] == [{"name": "https", "containerPort": 8443}]
