@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from common.config import ServiceSettings
 
@@ -29,6 +29,12 @@ class Settings(ServiceSettings):
     # Strict-Transport-Security on every response served over HTTPS (never over plain HTTP).
     hsts_max_age_seconds: int = Field(31536000, ge=0)
     hsts_include_subdomains: bool = False
+
+    @field_validator("gateway_tls_cert_file", "gateway_tls_key_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        # `GATEWAY_TLS_CERT_FILE= make dev` turns HTTPS off rather than naming the current directory.
+        return None if value == "" else value
 
     @property
     def tls_configured(self) -> bool:

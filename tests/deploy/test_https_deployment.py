@@ -1,5 +1,6 @@
 """docker-compose.https.yml (the gateway over HTTPS with a mounted certificate), checked statically."""
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,11 +15,13 @@ from tests.deploy.test_deployment_files import (
     COMPOSE_FILE,
     ROOT,
     UVICORN_OPTIONS,
+    VARIABLE,
     dockerfile_instructions,
     dockerignore_patterns,
     environment,
     interpolate,
     port_pairs,
+    strings,
 )
 from tests.deploy.test_kubernetes_manifests import KUBERNETES_VERSION
 
@@ -46,6 +49,15 @@ def test_the_override_matches_the_compose_specification():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_variable_has_a_default_and_is_documented():
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
+    used = [match for text in strings(yaml.safe_load(HTTPS_FILE.read_text())) for match in VARIABLE.findall(text)]
+    for name, operator, _ in used:
+        assert operator == ":-", f"${{{name}}} has no default"
+        assert name in documented, f"{name} is missing from .env.example"
 
 
 def test_it_is_the_gateway_image_with_the_gateway_settings_plus_tls(gateway, https):

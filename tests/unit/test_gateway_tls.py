@@ -44,3 +44,10 @@ def test_the_https_command_is_uvicorn_with_tls_on_the_https_port_and_given_optio
         "-m", "uvicorn", "api_gateway.main:app", "--port", "9443",
         "--ssl-certfile", "/tls/tls.crt", "--ssl-keyfile", "/tls/tls.key", "--host", "0.0.0.0",
     ]  # fmt: skip
+
+
+def test_empty_file_settings_mean_no_https(monkeypatch):
+    monkeypatch.setenv("GATEWAY_TLS_CERT_FILE", "")
+    monkeypatch.setenv("GATEWAY_TLS_KEY_FILE", "")
+
+    assert not Settings().tls_configured
