@@ -153,6 +153,18 @@ def test_health_over_https_carries_hsts(certs, https_gateway):
     assert response.url.scheme == "https"
 
 
+def test_the_documented_curl_command_works(certs, https_gateway):
+    # docs/development.md: `curl --cacert certs/dev-ca.pem https://localhost:8443/health`, here on the test port.
+    result = subprocess.run(
+        ["curl", "--silent", "--show-error", "--noproxy", "*", "--cacert", str(certs / dev_certs.CA_CERT),
+         "--output", "/dev/null", "--write-out", "%{http_code} %{ssl_verify_result}",
+         f"https://localhost:{HTTPS_PORT}/health"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+    assert (result.returncode, result.stdout) == (0, "503 0"), result.stderr
+
+
 def test_plain_http_carries_no_hsts(http_gateway):
     response = httpx.get(f"http://127.0.0.1:{HTTP_PORT}/health", trust_env=False)
 
