@@ -9,7 +9,7 @@ REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notif
 .PHONY: help install client-tools bench-tools dev test test-fast fuzz lint migrate bench backup restore postman clean
 
 help:
-	@echo "make dev    run the four services on :8000-:8003 (Ctrl-C stops them)"
+	@echo "make dev    run the four services on :8000-:8003, the gateway also on https://localhost:8443 (Ctrl-C stops them)"
 	@echo "make test   lint, service tests, end-to-end tests, Postman collection, deployment files"
 	@echo "make test-fast  lint, unit tests and deployment files: what needs no server"
 	@echo "make fuzz   the API fuzzer of \`make test\` at length: FUZZ_EXAMPLES (default 500) per operation, FUZZ_SEED"
@@ -50,8 +50,14 @@ migrate: $(VENV)/.installed
 REPLICAS ?= 1
 # Where the auth service publishes revocations, so the other services may cache token checks.
 dev: export REDIS_URL ?= redis://127.0.0.1:6379/0
+# HTTPS on GATEWAY_HTTPS_PORT (8443) with a development CA's certificate, made on the first run (see
+# scripts/dev_certs.py; trust certs/dev-ca.pem). Set both variables to serve your own certificate instead.
+DEV_CERTS := certs
+dev: export GATEWAY_TLS_CERT_FILE ?= $(DEV_CERTS)/localhost.pem
+dev: export GATEWAY_TLS_KEY_FILE ?= $(DEV_CERTS)/localhost-key.pem
 dev: install
 	$(PYTHON) scripts/provision.py dev
+	$(PYTHON) scripts/dev_certs.py $(DEV_CERTS)
 	$(MAKE) --no-print-directory migrate
 	mkdir -p notification_logs .run
 	$(PYTHON) scripts/dev_procfile.py $(REPLICAS) > .run/Procfile

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from api_gateway.config import Settings
+from api_gateway.hsts import HSTSMiddleware
 from api_gateway.openapi import merged_openapi
 from api_gateway.proxy import ServiceProxy, Upstream
 from common.http import health_response, install_http_conventions
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_http_conventions(app)
+    # Outermost, so the 503s of admission control carry it too.
+    app.add_middleware(HSTSMiddleware)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_document(request: Request) -> dict:
