@@ -23,7 +23,7 @@ DATABASE_SERVICES = ["auth_service", "task_service", "notification_service"]
 # Keep-alive outlasts the pooled clients' 30 s; open event streams must not hold a stop forever.
 UVICORN_OPTIONS = "--timeout-keep-alive 75 --timeout-graceful-shutdown 5"
 INFRASTRUCTURE_PORTS = {"postgres_db": [5432], "mysql_db": [3306], "rabbitmq": [5672, 15672], "redis": [6379]}
-# The seed's seven containers, and the one this project adds beside them.
+# The seven original containers, and the one added beside them.
 ADDED_SERVICES = {"redis"}
 # The services that read REDIS_URL (token revocations) and are given the compose Redis.
 REDIS_CLIENTS = ["auth_service", "task_service", "notification_service"]
@@ -475,7 +475,7 @@ def test_production_overrides_only_existing_services_and_declares_its_secrets(se
         assert secret == {"file": f"./secrets/{name}"}
     used = {secret for service in production["services"].values() for secret in service.get("secrets", [])}
     assert used == set(declared)
-    assert "secrets/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert "/secrets/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def secret_paths(production: dict, name: str) -> dict[str, str]:

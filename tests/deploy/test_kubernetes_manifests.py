@@ -481,10 +481,13 @@ def test_no_secret_values_are_shipped():
     text = "\n".join(path.read_text() for path in MANIFESTS.glob("*.yaml"))
     for service in APP_PORTS:
         settings = settings_class(service)
-        for field in settings.development_defaults:
+        for field, development in settings.development_defaults.items():
             assert str(settings.model_fields[field].default) not in text, f"{service}.{field}'s default is shipped"
-    for password in ("admin123", "taskpassword", "notifypassword", "rootpassword", ":postgres@"):
-        assert password not in text.replace("notifypassword}", ""), password
+            assert development not in text, f"{service}.{field}'s development password is shipped"
+    # The init script keeps its own fallback for a bare `docker run`; Kubernetes gives it the file.
+    shipped = text.replace("${NOTIFICATION_DB_PASSWORD:-notifypassword}", "")
+    for password in ("admin123", "taskpassword", "notifypassword", "rootpassword"):
+        assert password not in shipped, password
 
 
 def test_the_secret_command_and_the_manifests_agree_on_its_keys():
