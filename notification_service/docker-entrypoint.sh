@@ -5,7 +5,7 @@
 # `user: "0:0"`, because ./notification_logs is bind-mounted from the host and any host uid may own it), it looks at
 # who owns the log directory:
 #   - a user other than root (whoever cloned the repository): the command runs as that uid and gid, so the log is
-#     theirs on the host and nothing on the host changes owner;
+#     theirs on the host (a log left inside by another uid, from an earlier run, is given to them too);
 #   - root (a root-owned clone, or a directory Docker created): it hands the directory to `app` and runs as `app`.
 # Either way the command never runs as root, and setpriv keeps no capability. If the directory still cannot be
 # written, the service starts anyway and its /health reports the log file down: nothing here hides that.
@@ -22,6 +22,6 @@ group=$(stat -c %g "$log_directory")
 if [ "$owner" = 0 ]; then
     owner=$(id -u app)
     group=$(id -g app)
-    chown -R "$owner:$group" "$log_directory"
 fi
+chown -R "$owner:$group" "$log_directory"
 exec setpriv --reuid="$owner" --regid="$group" --clear-groups --inh-caps=-all -- "$@"

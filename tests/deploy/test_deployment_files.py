@@ -409,6 +409,8 @@ def test_notification_entrypoint_runs_as_the_log_directorys_owner():
 def check_entrypoint_as_owner(logs: Path) -> None:
     logs.mkdir()
     os.chown(logs, 4321, 4322)
+    (logs / "notifications.log").write_text("from an earlier run as uid 1000\n")
+    os.chown(logs / "notifications.log", 1000, 1000)
     script = ROOT / "notification_service" / "docker-entrypoint.sh"
     env = {"PATH": os.environ["PATH"], "NOTIFICATION_LOG_FILE": str(logs / "notifications.log")}
     command = 'id -u; id -g; grep CapEff /proc/self/status; touch "$NOTIFICATION_LOG_FILE"'
@@ -417,7 +419,7 @@ def check_entrypoint_as_owner(logs: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["4321", "4322", "CapEff:", "0000000000000000"]
-    assert (logs / "notifications.log").stat().st_uid == 4321  # the host user's file, no owner changed
+    assert (logs / "notifications.log").stat().st_uid == 4321  # the host user's file
 
 
 def test_redis_is_local_healthy_and_keeps_nothing(services):
