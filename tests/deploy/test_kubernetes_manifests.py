@@ -71,9 +71,9 @@ def load_make_secrets():
 
 
 def generated_secret() -> dict[str, str]:
-    directory = Path(tempfile.mkdtemp(prefix="k8s-secret-"))
-    load_make_secrets().main(directory)
-    return {path.name: path.read_text() for path in (directory / "kubernetes").iterdir()}
+    with tempfile.TemporaryDirectory(prefix="k8s-secret-") as directory:
+        load_make_secrets().main(Path(directory))
+        return {path.name: path.read_text() for path in (Path(directory) / "kubernetes").iterdir()}
 
 
 GENERATED_SECRET = generated_secret()
