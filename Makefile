@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 SERVICES_WITH_DATABASES := auth_service task_service notification_service
 REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notification_service api_gateway,$(s)/requirements.txt)
 
-.PHONY: help install client-tools bench-tools dev test test-fast fuzz lint migrate bench backup restore postman clean
+.PHONY: help install client-tools bench-tools dev test test-fast fuzz lint migrate bench backup restore postman clean secrets k8s-secret
 
 help:
 	@echo "make dev    run the four services on :8000-:8003, the gateway also on https://localhost:8443 (Ctrl-C stops them)"
@@ -17,6 +17,8 @@ help:
 	@echo "            the task list at 100,000 tasks; mixed traffic through the gateway"
 	@echo "make backup / make restore BACKUP=backups/<timestamp>   the three databases, as SQL"
 	@echo "make postman  rebuild Task_Manager_API.postman_collection.json from postman/"
+	@echo "make secrets  random passwords and JWT key under secrets/ (kept if present) for docker-compose.prod.yml"
+	@echo "make k8s-secret  create the Kubernetes Secret task-manager-secrets from them (kubectl)"
 
 $(VENV)/.installed: $(REQUIREMENTS)
 	test -x $(PYTHON) || $(PYTHON_BIN) -m venv $(VENV)
@@ -109,6 +111,15 @@ restore: $(VENV)/.installed
 # The collection is built from postman/ (folders, requests, .js scripts); `make test` checks it is up to date.
 postman:
 	$(PYTHON_BIN) scripts/build_postman.py
+
+# Random passwords and the JWT key, one file each (docker-compose.prod.yml, Kubernetes); existing files are kept.
+SECRETS_DIR ?= secrets
+secrets:
+	python3 deploy/make_secrets.py $(SECRETS_DIR)
+
+# The Secret deploy/k8s reads, from the same files (create the namespace first: deploy/k8s/README.md).
+k8s-secret: secrets
+	kubectl -n task-manager create secret generic task-manager-secrets --from-file=$(SECRETS_DIR)/kubernetes/
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -1,13 +1,65 @@
 import logging
+import os
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+
+FILE_SUFFIX = "_FILE"
+
+
+def environment_names(settings_cls: type[BaseSettings], field_name: str, field: FieldInfo) -> list[str]:
+    """The environment variable(s) a field is read from, upper-case, as pydantic-settings looks them up."""
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [choice.upper() for choice in alias.choices if isinstance(choice, str)]
+    if isinstance(alias, str):
+        return [alias.upper()]
+    return [(settings_cls.model_config.get("env_prefix", "") + field_name).upper()]
+
+
+def read_setting_file(variable: str, path: str) -> str:
+    """The content of the file `<NAME>_FILE` names, without its trailing line ending (Docker secrets' way)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"{variable}={path}: cannot read the file ({error})") from error
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+class FileEnvironmentSource(PydanticBaseSettingsSource):
+    """`<NAME>_FILE=/path` sets the setting `<NAME>` to that file's content, for every setting.
+
+    This is the convention of Docker secrets and the official database images: a secret is mounted as a
+    file and only its path is in the environment. Setting both `<NAME>` (non-empty) and `<NAME>_FILE` is
+    refused, as is a file that cannot be read: the service does not start, and the error names the variable.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        raise NotImplementedError  # __call__ reads every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {name.upper(): value for name, value in os.environ.items()}
+        values: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            for name in environment_names(self.settings_cls, field_name, field):
+                path = environ.get(name + FILE_SUFFIX)
+                if not path:
+                    continue
+                if environ.get(name):
+                    raise SettingsError(f"{name} and {name}{FILE_SUFFIX} are both set: set only one of them")
+                values[field_name] = read_setting_file(name + FILE_SUFFIX, path)
+                break
+        return values
 
 
 class ServiceSettings(BaseSettings):
-    """Base of every service's settings: environment variables first, then `.env`.
+    """Base of every service's settings: `<NAME>_FILE` first, then environment variables, then `.env`.
+
+    Every setting `<NAME>` may instead be given as `<NAME>_FILE`, the path of a file holding the value
+    (a Docker or Kubernetes secret): see FileEnvironmentSource.
 
     Subclasses list in `development_defaults` the fields whose default holds a development
     secret; a service started with ENVIRONMENT=production refuses to start while any of them
@@ -24,6 +76,17 @@ class ServiceSettings(BaseSettings):
     max_concurrent_requests: int = Field(512, ge=1)
 
     development_defaults: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, FileEnvironmentSource(settings_cls), env_settings, dotenv_settings, file_secret_settings)
 
     @property
     def access_log_level_number(self) -> int | None:

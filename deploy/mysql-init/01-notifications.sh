@@ -7,7 +7,15 @@
 
 notification_db="${NOTIFICATION_DB_NAME:-notifications}"
 notification_user="${NOTIFICATION_DB_USER:-notifyuser}"
-notification_password="${NOTIFICATION_DB_PASSWORD:-notifypassword}"
+# The password may come as a file, as the image takes MARIADB_PASSWORD_FILE (a Docker or Kubernetes secret).
+if [ -n "${NOTIFICATION_DB_PASSWORD_FILE:-}" ] && [ -z "${NOTIFICATION_DB_PASSWORD:-}" ]; then
+    notification_password=$(cat "$NOTIFICATION_DB_PASSWORD_FILE") || {
+        echo "01-notifications.sh: NOTIFICATION_DB_PASSWORD_FILE=${NOTIFICATION_DB_PASSWORD_FILE}: cannot read it" >&2
+        exit 1
+    }
+else
+    notification_password="${NOTIFICATION_DB_PASSWORD:-notifypassword}"
+fi
 
 # Quote for SQL: identifiers in backticks (double any backtick), strings in single quotes
 # (escape backslashes and quotes).

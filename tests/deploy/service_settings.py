@@ -2,7 +2,7 @@
 
 import importlib
 
-from pydantic import AliasChoices
+from common.config import FILE_SUFFIX, environment_names
 
 
 def settings_class(service: str):
@@ -11,14 +11,11 @@ def settings_class(service: str):
 
 def env_name(settings, field_name: str) -> list[str]:
     """The environment variable(s) a settings field is read from."""
-    alias = settings.model_fields[field_name].validation_alias
-    if isinstance(alias, AliasChoices):
-        return [choice.upper() for choice in alias.choices if isinstance(choice, str)]
-    if isinstance(alias, str):
-        return [alias.upper()]
-    return [(settings.model_config.get("env_prefix", "") + field_name).upper()]
+    return environment_names(settings, field_name, settings.model_fields[field_name])
 
 
 def setting_names(service: str) -> set[str]:
+    """Every variable the service reads: each setting's own, and `<NAME>_FILE` for each."""
     settings = settings_class(service)
-    return {name for field_name in settings.model_fields for name in env_name(settings, field_name)}
+    names = {name for field_name in settings.model_fields for name in env_name(settings, field_name)}
+    return names | {name + FILE_SUFFIX for name in names}

@@ -5,7 +5,9 @@ Services reach their pods, that every reference resolves, and that each service 
 """
 
 import base64
+import importlib.util
 import re
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -14,6 +16,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from common.migrations import LOCK_TIMEOUT_SECONDS
 from tests.deploy.service_settings import env_name, setting_names, settings_class
@@ -52,6 +55,28 @@ CREDENTIALS = {
     ),
     "RABBITMQ_URL": ("rabbitmq", "RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", None),
 }
+
+
+# The Secret is not shipped: `make k8s-secret` creates it from deploy/make_secrets.py's files. The checks below read
+# the one that script writes, as a cluster would hold it.
+SECRET_NAME = "task-manager-secrets"
+SECRET_MOUNT = "/run/secrets/task-manager"
+
+
+def load_make_secrets():
+    spec = importlib.util.spec_from_file_location("make_secrets", ROOT / "deploy" / "make_secrets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def generated_secret() -> dict[str, str]:
+    with tempfile.TemporaryDirectory(prefix="k8s-secret-") as directory:
+        load_make_secrets().main(Path(directory))
+        return {path.name: path.read_text() for path in (Path(directory) / "kubernetes").iterdir()}
+
+
+GENERATED_SECRET = generated_secret()
 
 
 def load_documents() -> list[tuple[str, dict]]:
@@ -97,6 +122,8 @@ def app_container(service: str) -> dict:
 
 
 def data_of(kind: str, name: str) -> dict[str, str]:
+    if (kind, name) == ("Secret", SECRET_NAME):
+        return dict(GENERATED_SECRET)
     item = objects(kind)[name]
     data = dict(item.get("data") or {})
     if kind == "Secret":
@@ -140,6 +167,8 @@ def references(workload: dict):
     for volume in pod_spec(workload).get("volumes", []):
         if {"configMap", "secret"} & set(volume):
             yield *object_reference(volume), None
+            for item in (volume.get("secret") or volume.get("configMap")).get("items", []):
+                yield *object_reference(volume), item["key"]
 
 
 def environment(container: dict) -> dict[str, str]:
@@ -262,26 +291,48 @@ def test_app_gets_only_settings_it_reads(service):
 
 
 @pytest.mark.parametrize("service", sorted(APP_PORTS))
-def test_app_gets_every_development_secret_replaced(service):
+def test_app_gets_every_development_secret_replaced_from_a_secret_file(service):
     settings = settings_class(service)
-    given = set(environment(app_container(service)))
+    env = environment(app_container(service))
     for field_name in settings.development_defaults:
-        assert set(env_name(settings, field_name)) & given, f"{service} is not given {field_name}"
+        (variable,) = env_name(settings, field_name)
+        assert variable not in env, f"{service}: {variable} should come as a file"
+        assert env[f"{variable}_FILE"] == f"{SECRET_MOUNT}/{variable}"
 
 
-@pytest.mark.parametrize("service", sorted(APP_PORTS))
-def test_app_settings_load_from_the_manifests(service, monkeypatch):
-    settings = settings_class(service)
+def secret_files(tmp_path: Path, secret: dict[str, str]) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for key, value in secret.items():
+        (tmp_path / key).write_text(value)
+    return tmp_path
+
+
+def load_settings(service: str, monkeypatch, secret_directory: Path):
+    """The service's Settings from the container's environment, the Secret's files under secret_directory."""
     for name in setting_names(service):
         monkeypatch.delenv(name, raising=False)
     for name, value in environment(app_container(service)).items():
-        monkeypatch.setenv(name, value)
-    settings(_env_file=None)
-    # The Secret holds the development defaults, which production refuses (as its comment says).
-    if settings.development_defaults:
-        monkeypatch.setenv("ENVIRONMENT", "production")
-        with pytest.raises(ValidationError, match="development defaults"):
-            settings(_env_file=None)
+        monkeypatch.setenv(name, value.replace(SECRET_MOUNT, str(secret_directory)))
+    return settings_class(service)(_env_file=None)
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_app_starts_in_production_from_the_generated_secret(service, monkeypatch, tmp_path):
+    settings = load_settings(service, monkeypatch, secret_files(tmp_path, GENERATED_SECRET))
+    assert settings.environment == "production"
+
+
+@pytest.mark.parametrize("service", sorted(DATABASE_SERVICES))
+def test_app_refuses_development_defaults_and_a_missing_secret(service, monkeypatch, tmp_path):
+    settings = settings_class(service)
+    development = {
+        env_name(settings, field)[0]: str(settings.model_fields[field].default)
+        for field in settings.development_defaults
+    }
+    with pytest.raises(ValidationError, match="development defaults"):
+        load_settings(service, monkeypatch, secret_files(tmp_path / "dev", GENERATED_SECRET | development))
+    with pytest.raises(SettingsError, match="_FILE="):
+        load_settings(service, monkeypatch, tmp_path / "absent")
 
 
 def test_build_instructions_name_each_dockerfile_and_image():
@@ -314,7 +365,8 @@ def test_pod_meets_the_restricted_pod_security_standard(name):
 @pytest.mark.parametrize("name", sorted(WORKLOADS))
 def test_references_resolve(name):
     for kind, object_name, key in references(WORKLOADS[name]):
-        assert object_name in objects(kind), f"{name} reads missing {kind}/{object_name}"
+        known = set(objects(kind)) | ({SECRET_NAME} if kind == "Secret" else set())
+        assert object_name in known, f"{name} reads missing {kind}/{object_name}"
         if key is not None:
             assert key in data_of(kind, object_name), f"{name} reads missing key {key} of {kind}/{object_name}"
     for container in containers(WORKLOADS[name]):
@@ -371,8 +423,9 @@ def test_url_credentials_match_the_server(url_key):
     assert (url.hostname, url.username, url.password) == (server, config(user_key), secret(password_key))
     assert unquote(url.path[1:]) == (config(database_key) if database_key else "/")
     # ... and the server is given the same values.
-    server_keys = {user_key, password_key} | ({database_key} if database_key else set())
-    assert server_keys <= set(environment(pod_spec(WORKLOADS[server])["containers"][0]))
+    server_env = environment(pod_spec(WORKLOADS[server])["containers"][0])
+    assert {user_key} | ({database_key} if database_key else set()) <= set(server_env)
+    assert server_env[f"{password_key}_FILE"] == f"{SECRET_MOUNT}/{password_key}"
 
 
 # --- PostgreSQL, MariaDB, RabbitMQ ---
@@ -410,4 +463,190 @@ def test_mariadb_runs_the_notification_database_script():
     assert {"name": volume["name"], "mountPath": "/docker-entrypoint-initdb.d", "readOnly": True} in container[
         "volumeMounts"
     ]
-    assert {"NOTIFICATION_DB_NAME", "NOTIFICATION_DB_USER", "NOTIFICATION_DB_PASSWORD"} <= set(environment(container))
+    assert {"NOTIFICATION_DB_NAME", "NOTIFICATION_DB_USER", "NOTIFICATION_DB_PASSWORD_FILE"} <= set(
+        environment(container)
+    )
+
+
+# --- production mode, no secret values shipped ---
+
+
+def test_manifests_deploy_in_production_mode():
+    assert config("ENVIRONMENT") == "production"
+
+
+def test_no_secret_values_are_shipped():
+    for file, document in DOCUMENTS:
+        assert document["kind"] != "Secret", f"{file} ships a Secret: create it with `make k8s-secret` instead"
+    text = "\n".join(path.read_text() for path in MANIFESTS.glob("*.yaml"))
+    for service in APP_PORTS:
+        settings = settings_class(service)
+        for field, development in settings.development_defaults.items():
+            assert str(settings.model_fields[field].default) not in text, f"{service}.{field}'s default is shipped"
+            assert development not in text, f"{service}.{field}'s development password is shipped"
+    # The init script keeps its own fallback for a bare `docker run`; Kubernetes gives it the file.
+    shipped = text.replace("${NOTIFICATION_DB_PASSWORD:-notifypassword}", "")
+    for password in ("admin123", "taskpassword", "notifypassword", "rootpassword"):
+        assert password not in shipped, password
+
+
+def test_the_secret_command_and_the_manifests_agree_on_its_keys():
+    used = {key for workload in WORKLOADS.values() for kind, name, key in references(workload) if name == SECRET_NAME}
+    assert set(GENERATED_SECRET) == used - {None}
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"create secret generic {SECRET_NAME} --from-file=$(SECRETS_DIR)/kubernetes/" in makefile
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_secret_files_are_mounted_where_their_variables_point(name):
+    spec = pod_spec(WORKLOADS[name])
+    secret_volumes = {v["name"]: v["secret"] for v in spec.get("volumes", []) if "secret" in v}
+    for container in containers(WORKLOADS[name]):
+        for entry in container.get("env", []):
+            assert not key_reference(entry) or key_reference(entry)[0] != "Secret", "a secret in the environment"
+            if not entry["name"].endswith("_FILE") or not entry.get("value", "").startswith(SECRET_MOUNT):
+                continue
+            key = entry["value"].removeprefix(SECRET_MOUNT + "/")
+            (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == SECRET_MOUNT]
+            assert mount["readOnly"] is True
+            volume = secret_volumes[mount["name"]]
+            assert volume["secretName"] == SECRET_NAME
+            assert {"key": key, "path": key} in volume["items"], f"{name} mounts no {key}"
+            assert volume["defaultMode"] == 0o440
+
+
+# --- NetworkPolicies ---
+
+OUTSIDE = "outside"  # a client beyond the cluster (through the gateway's LoadBalancer)
+# Every connection the design needs: (from, to, port). Nothing else is allowed.
+FLOWS = {
+    (OUTSIDE, "api-gateway", 8000),
+    ("api-gateway", "auth-service", 8001),
+    ("api-gateway", "task-service", 8002),
+    ("api-gateway", "notification-service", 8003),
+    ("task-service", "auth-service", 8001),
+    ("notification-service", "auth-service", 8001),
+    ("auth-service", "postgres", 5432),
+    ("task-service", "mariadb", 3306),
+    ("notification-service", "mariadb", 3306),
+    ("task-service", "rabbitmq", 5672),
+    ("notification-service", "rabbitmq", 5672),
+    ("api-gateway", "redis", 6379),
+    ("auth-service", "redis", 6379),
+    ("task-service", "redis", 6379),
+    ("notification-service", "redis", 6379),
+}
+
+
+def policies_for(workload: str, direction: str) -> list[dict]:
+    labels = pod_labels(WORKLOADS[workload])
+    return [
+        policy["spec"]
+        for policy in objects("NetworkPolicy").values()
+        if policy["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()
+        and direction in policy["spec"]["policyTypes"]
+    ]
+
+
+def peer_matches(peer: dict, workload: str) -> bool:
+    if workload == OUTSIDE:
+        return "ipBlock" in peer
+    if "ipBlock" in peer or "namespaceSelector" in peer:
+        return False  # other namespaces, or addresses outside the cluster
+    return peer["podSelector"].get("matchLabels", {}).items() <= pod_labels(WORKLOADS[workload]).items()
+
+
+def resolved_port(workload: str, port: int | str) -> int | None:
+    """A policy's port as a number: a named port resolved against the target pod's (None when it has no such name)."""
+    if isinstance(port, int):
+        return port
+    declared = {
+        p.get("name"): p["containerPort"] for c in pod_spec(WORKLOADS[workload])["containers"] for p in c["ports"]
+    }
+    return declared.get(port)
+
+
+def rule_allows(rule: dict, peers_key: str, other: str, target: str, port: int) -> bool:
+    peers = rule.get(peers_key)
+    ports = rule.get("ports")
+    peer_ok = peers is None or any(peer_matches(peer, other) for peer in peers)
+    port_ok = ports is None or any(
+        p.get("protocol", "TCP") == "TCP" and resolved_port(target, p["port"]) == port for p in ports
+    )
+    return peer_ok and port_ok
+
+
+def allowed(source: str, target: str, port: int) -> bool:
+    """Would the NetworkPolicies let `source` open a TCP connection to `target`'s `port`?"""
+    ingress = policies_for(target, "Ingress")
+    ingress_ok = any(rule_allows(rule, "from", source, target, port) for p in ingress for rule in p.get("ingress", []))
+    if source == OUTSIDE:
+        return ingress_ok
+    egress_ok = any(
+        rule_allows(rule, "to", target, target, port)
+        for p in policies_for(source, "Egress")
+        for rule in p.get("egress", [])
+    )
+    return ingress_ok and egress_ok
+
+
+def test_every_pod_is_under_a_default_deny_in_both_directions():
+    deny = objects("NetworkPolicy")["default-deny"]["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_every_pod_may_use_the_cluster_dns():
+    (dns,) = [p["spec"] for p in objects("NetworkPolicy").values() if p["metadata"]["name"] == "allow-dns"]
+    assert dns["podSelector"] == {} and dns["policyTypes"] == ["Egress"]
+    (rule,) = dns["egress"]
+    assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {("UDP", 53), ("TCP", 53)}
+    (peer,) = rule["to"]
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+
+
+@pytest.mark.parametrize("name", sorted(set(objects("NetworkPolicy")) - {"default-deny", "allow-dns"}))
+def test_each_policy_selects_one_workload(name):
+    selector = objects("NetworkPolicy")[name]["spec"]["podSelector"]["matchLabels"]
+    selected = [w for w, workload in WORKLOADS.items() if selector.items() <= pod_labels(workload).items()]
+    assert selected == [name.removeprefix("allow-")]
+
+
+def all_flows():
+    for target, workload in WORKLOADS.items():
+        ports = {p["containerPort"] for c in pod_spec(workload)["containers"] for p in c.get("ports", [])}
+        for source in [OUTSIDE, *WORKLOADS]:
+            for port in sorted(ports):
+                yield source, target, port
+
+
+@pytest.mark.parametrize(("source", "target", "port"), list(all_flows()), ids=lambda value: str(value))
+def test_network_policies_allow_exactly_the_flows_the_design_needs(source, target, port):
+    assert allowed(source, target, port) == ((source, target, port) in FLOWS)
+
+
+def test_each_database_and_the_broker_are_reached_only_by_their_owners():
+    owners = {
+        "postgres": {"auth-service"},
+        "mariadb": {"task-service", "notification-service"},
+        "rabbitmq": {"task-service", "notification-service"},
+    }
+    for server, expected in owners.items():
+        clients = {source for source, target, _ in all_flows() if target == server and allowed(source, target, 5432)}
+        clients |= {
+            source for source, target, port in all_flows() if target == server and allowed(source, target, port)
+        }
+        assert clients == expected, server
+
+
+# --- Redis ---
+
+
+def test_redis_serves_the_services_that_read_it():
+    container = app_container("redis") if "redis" in WORKLOADS else None
+    assert container["image"] == "redis:7-alpine"
+    assert container["args"] == ["redis-server", "--save", "", "--appendonly", "no"]
+    assert "volumeClaimTemplates" not in WORKLOADS["redis"]["spec"]
+    for service in ("auth_service", "task_service", "notification_service"):
+        assert environment(app_container(service))["REDIS_URL"] == "redis://redis:6379/0"
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert compose["services"]["redis"]["image"] == container["image"]
