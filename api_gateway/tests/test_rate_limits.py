@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import redis
 import uvicorn
@@ -22,9 +23,11 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from api_gateway.config import Settings
 from api_gateway.main import create_app
 from api_gateway.rate_limit import KEY_PREFIX
+from tests.helpers import RunningService
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
 UPSTREAM_PORT = int(os.environ.get("RATE_LIMIT_TEST_PORT", "19001"))
+GATEWAY_PORTS = (UPSTREAM_PORT + 1, UPSTREAM_PORT + 2)
 CLOSED_PORT_URL = "http://127.0.0.1:1"
 # Nothing listens here: a Redis that is away.
 UNREACHABLE_REDIS_URL = "redis://127.0.0.1:19099/0"
@@ -267,3 +270,30 @@ def test_list_settings_read_comma_separated_values_from_the_environment(monkeypa
 
     assert [str(network) for network in settings.trusted_proxies] == ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]
     assert settings.cors_allow_origins == ["https://a.example", "https://b.example"]
+
+
+def test_two_gateway_processes_share_one_budget_and_send_no_server_banner(upstream_url, redis_url):
+    """As deployed: two uvicorn processes started the way `make dev` starts them, one Redis between them."""
+    env = {
+        "ENVIRONMENT": "test",
+        "AUTH_SERVICE_URL": upstream_url,
+        "TASK_SERVICE_URL": upstream_url,
+        "NOTIFICATION_SERVICE_URL": upstream_url,
+        "REDIS_URL": redis_url,
+        "LOGIN_RATE_LIMIT": "3/minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "",
+    }
+    gateways = [RunningService("api_gateway.main", port, env) for port in GATEWAY_PORTS]
+    try:
+        urls = [gateway.wait_until_healthy().base_url for gateway in gateways]
+        answers = [
+            httpx.post(f"{urls[n % 2]}/auth/login", data={"username": f"u{n}", "password": "x"}, timeout=10)
+            for n in range(4)
+        ]
+    finally:
+        for gateway in gateways:
+            gateway.stop()
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert_refused_with_headers(answers[3], 3)
+    assert all("server" not in answer.headers for answer in answers)

@@ -17,7 +17,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 APP_PORTS = {"api_gateway": 8000, "auth_service": 8001, "task_service": 8002, "notification_service": 8003}
 DATABASE_SERVICES = ["auth_service", "task_service", "notification_service"]
 # Keep-alive outlasts the pooled clients' 30 s; open event streams must not hold a stop forever.
-UVICORN_OPTIONS = "--timeout-keep-alive 75 --timeout-graceful-shutdown 5"
+# No `Server: uvicorn` banner on any answer.
+UVICORN_OPTIONS = "--timeout-keep-alive 75 --timeout-graceful-shutdown 5 --no-server-header"
 INFRASTRUCTURE_PORTS = {"postgres_db": [5432], "mysql_db": [3306], "rabbitmq": [5672, 15672]}
 # `${VAR}`, `${VAR:-default}`, `${VAR-default}`; `$${...}` is an escaped dollar, not a variable.
 VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(?:(:?-)([^}]*))?\}")
