@@ -26,11 +26,11 @@ from api_gateway.rate_limit import KEY_PREFIX
 from tests.helpers import RunningService
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
-UPSTREAM_PORT = int(os.environ.get("RATE_LIMIT_TEST_PORT", "19001"))
+UPSTREAM_PORT = int(os.environ.get("RATE_LIMIT_TEST_PORT", "19050"))
 GATEWAY_PORTS = (UPSTREAM_PORT + 1, UPSTREAM_PORT + 2)
 CLOSED_PORT_URL = "http://127.0.0.1:1"
 # Nothing listens here: a Redis that is away.
-UNREACHABLE_REDIS_URL = "redis://127.0.0.1:19099/0"
+UNREACHABLE_REDIS_URL = "redis://127.0.0.1:19097/0"
 
 
 def stand_in_auth_service() -> FastAPI:
