@@ -16,7 +16,7 @@ import httpx
 import pytest
 import redis
 import uvicorn
-from fastapi import FastAPI, Form
+from fastapi import FastAPI, Form, Request
 from fastapi.testclient import TestClient
 from limits.aio.storage import MemoryStorage, RedisStorage
 
@@ -45,8 +45,8 @@ def stand_in_auth_service() -> FastAPI:
         return {"id": 1}
 
     @app.get("/auth/me")
-    async def me() -> dict:
-        return {"username": "someone"}
+    async def me(request: Request) -> dict:
+        return {"username": "someone", "forwarded_for": request.headers.get("x-forwarded-for")}
 
     @app.get("/health")
     async def health() -> dict:
@@ -169,6 +169,37 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(upstream_url):
         answers = [login(client, "a", forwarded_for=f"203.0.113.{n}") for n in range(3)]
 
     assert [answer.status_code for answer in answers] == [200, 200, 429]
+
+
+def test_the_services_see_the_forwarded_chain_from_a_trusted_proxy_only(upstream_url):
+    claimed = {"X-Forwarded-For": "6.6.6.6"}
+    with gateway(upstream_url, client=("192.0.2.50", 40000), trusted_proxies="10.0.0.0/8") as untrusted:
+        from_untrusted = untrusted.get("/auth/me", headers=claimed).json()["forwarded_for"]
+    with gateway(upstream_url, client=("10.1.2.3", 40000), trusted_proxies="10.0.0.0/8") as trusted:
+        from_trusted = trusted.get("/auth/me", headers=claimed).json()["forwarded_for"]
+
+    assert from_untrusted == "192.0.2.50"
+    assert from_trusted == "6.6.6.6, 10.1.2.3"
+
+
+def test_the_account_name_is_read_from_a_multipart_form_too(upstream_url):
+    with gateway(upstream_url, login_rate_limit="", login_account_rate_limit="2/minute") as client:
+        answers = [
+            client.post("/auth/login", files={"username": (None, "Multi"), "password": (None, "secret")})
+            for _ in range(2)
+        ]
+        refused = login(client, "multi")
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert answers[0].json() == {"username": "Multi"}
+    assert_refused_with_headers(refused, 2)
+
+
+def test_a_login_body_past_the_size_limit_is_still_refused_with_413(upstream_url):
+    with gateway(upstream_url, max_request_body_bytes=1024) as client:
+        response = client.post("/auth/login", data={"username": "a", "password": "x" * 5000})
+
+    assert response.status_code == 413
 
 
 def test_without_redis_the_counters_are_kept_in_memory(upstream_url):
