@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_gateway.config import Networks, Settings
+from common.http import UNLIMITED_PATHS
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class RateLimiter:
             )
             # `limits` would use coredis by default; redis-py is what the services already run.
             storage = RedisStorage(
-                "async+" + settings.redis_url,
+                _storage_uri(settings.redis_url),
                 wrap_exceptions=True,
                 implementation="redispy",
                 key_prefix=KEY_PREFIX,
@@ -111,7 +112,8 @@ class RateLimiter:
         self._in_outage = False
 
     def rules_for(self, method: str, path: str) -> list[Rule]:
-        rules = list(self.general)
+        # An orchestrator's probes and a metrics scraper are never throttled, as admission never refuses them.
+        rules = [] if path in UNLIMITED_PATHS else list(self.general)
         if method == "POST" and path == LOGIN_PATH:
             rules += self.login
         elif method == "POST" and path == REGISTER_PATH:
@@ -175,6 +177,13 @@ class RateLimiter:
     async def aclose(self) -> None:
         if self._pool is not None:
             await self._pool.aclose()
+
+
+def _storage_uri(redis_url: str) -> str:
+    """The `limits` storage URI for a redis-py URL (redis://, rediss:// or unix://)."""
+    if redis_url.startswith("unix://"):
+        return "async+redis+unix://" + redis_url.removeprefix("unix://")
+    return "async+" + redis_url
 
 
 def _account_key(name: str) -> str:

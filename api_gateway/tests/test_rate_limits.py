@@ -243,11 +243,13 @@ def test_the_general_limit_is_off_by_default_and_applies_to_every_path_when_set(
         unlimited = [client.get("/auth/me") for _ in range(30)]
     with gateway(upstream_url, rate_limit="3/minute") as client:
         limited = [client.get(path) for path in ["/auth/me", "/", "/routes", "/auth/me"]]
+        probes = [client.get(path) for path in ["/health", "/metrics"]]
 
     assert {answer.status_code for answer in unlimited} == {200}
     assert "ratelimit-limit" not in unlimited[0].headers
     assert [answer.status_code for answer in limited] == [200, 200, 200, 429]
     assert_refused_with_headers(limited[3], 3)
+    assert [probe.status_code for probe in probes] == [503, 200]  # /health: the other services are down
 
 
 def test_every_answer_carries_the_security_headers(upstream_url):
