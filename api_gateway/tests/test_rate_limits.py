@@ -5,6 +5,7 @@ read, so these tests also prove the gateway hands the service the body it read t
 Shared counters live in TEST_REDIS_URL (database 6 unless told); only this suite's keys are removed.
 """
 
+import asyncio
 import logging
 import os
 import threading
@@ -22,7 +23,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 
 from api_gateway.config import Settings
 from api_gateway.main import create_app
-from api_gateway.rate_limit import KEY_PREFIX
+from api_gateway.rate_limit import KEY_PREFIX, RateLimiter
 from tests.helpers import RunningService
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
@@ -330,3 +331,35 @@ def test_two_gateway_processes_share_one_budget_and_send_no_server_banner(upstre
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
     assert_refused_with_headers(answers[3], 3)
     assert all("server" not in answer.headers for answer in answers)
+
+
+def test_after_an_outage_the_limits_apply_again_with_one_warning_each_way(redis_url, monkeypatch):
+    monkeypatch.setattr("api_gateway.rate_limit.OUTAGE_RETRY_SECONDS", 0.0)
+    limiter = RateLimiter(Settings(redis_url=redis_url, login_rate_limit="2/minute", login_account_rate_limit=""))
+    rules = limiter.rules_for("POST", "/auth/login")
+    remembered = Remember()
+    logging.getLogger("api_gateway.rate_limit").addHandler(remembered)
+    real_hit = limiter._strategy.hit
+
+    async def broken_hit(*args, **kwargs):
+        raise redis.ConnectionError("Redis went away")
+
+    async def scenario() -> list:
+        verdicts = []
+        monkeypatch.setattr(limiter._strategy, "hit", broken_hit)
+        verdicts += [await limiter.check(rules, "192.0.2.1", None) for _ in range(3)]
+        monkeypatch.setattr(limiter._strategy, "hit", real_hit)
+        verdicts += [await limiter.check(rules, "192.0.2.1", None) for _ in range(3)]
+        await limiter.aclose()
+        return verdicts
+
+    try:
+        verdicts = asyncio.run(scenario())
+    finally:
+        logging.getLogger("api_gateway.rate_limit").removeHandler(remembered)
+
+    assert verdicts[:3] == [None, None, None]
+    assert [verdict.allowed for verdict in verdicts[3:]] == [True, True, False]
+    assert len(remembered.messages) == 2
+    assert "unreachable" in remembered.messages[0]
+    assert "reachable again" in remembered.messages[1]
