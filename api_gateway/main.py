@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
+from prometheus_client import Counter
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
@@ -13,6 +14,8 @@ from api_gateway.config import Settings
 from api_gateway.hsts import HSTSMiddleware
 from api_gateway.openapi import merged_openapi
 from api_gateway.proxy import ServiceProxy, Upstream
+from api_gateway.rate_limit import RateLimiter, RateLimitMiddleware
+from api_gateway.security_headers import CorsFromSettings, SecurityHeadersMiddleware
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
 
@@ -44,12 +47,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             config.max_upstream_connections,
             config.max_streams,
             config.max_request_body_bytes,
+            config.trusted_proxies,
         )
+        rate_limiter = RateLimiter(config)
         app.state.settings = config
         app.state.upstreams = upstreams
         app.state.proxy = proxy
+        app.state.rate_limiter = rate_limiter
         yield
         await proxy.aclose()
+        await rate_limiter.aclose()
 
     # /docs and /openapi.json describe the whole system, so FastAPI's own (gateway-only) are off.
     app = FastAPI(
@@ -64,7 +71,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # Added first, so it runs innermost: on the path as routed (trailing slash dropped), its 429s
+    # logged and counted like any other answer.
+    app.add_middleware(RateLimitMiddleware)
     install_http_conventions(app)
+    app.state.rate_limit_refusals = Counter(
+        "gateway_rate_limited_total",
+        "Requests refused with 429 by a rate limit",
+        ["limit"],
+        registry=app.state.metrics_registry,
+    )
+    app.add_middleware(CorsFromSettings, allowed_methods=FORWARDED_METHODS)
+    # Outermost: every answer carries them, a 503 or 500 from the shared middlewares too.
+    app.add_middleware(SecurityHeadersMiddleware)
     # Outermost, so the 503s of admission control carry it too.
     app.add_middleware(HSTSMiddleware)
 

@@ -9,7 +9,8 @@ Retry-After.
 
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 import httpx
 from fastapi import HTTPException, Request, status
@@ -74,8 +75,10 @@ class ServiceProxy:
         max_connections_per_service: int,
         max_streams: int,
         max_body_bytes: int,
+        trusted_proxies: Sequence[IPv4Network | IPv6Network] = (),
     ) -> None:
         self._max_body_bytes = max_body_bytes
+        self._trusted_proxies = tuple(trusted_proxies)
         self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=POOL_TIMEOUT_SECONDS)
         self.clients = {
             upstream.service: create_http_client(self._timeout, max_connections_per_service) for upstream in upstreams
@@ -93,7 +96,7 @@ class ServiceProxy:
         path = _checked_path(request)
         wants_stream = path.endswith(EVENT_STREAM_SUFFIX) or "text/event-stream" in request.headers.get("accept", "")
         client = self._streams if wants_stream else self.clients[upstream.service]
-        headers = _forwarded_request_headers(request)
+        headers = _forwarded_request_headers(request, self._is_trusted(request))
         body = await self._bounded_body(request)
         response = await self._send(client, request.method, upstream, path, request.url.query, headers, body)
         if wants_stream:
@@ -115,6 +118,16 @@ class ServiceProxy:
         bodyless = request.method == "HEAD" or response.status_code in (204, 304) or response.status_code < 200
         forwarded.raw_headers = _returned_headers(response, upstream, None if bodyless else len(content))
         return forwarded
+
+    def _is_trusted(self, request: Request) -> bool:
+        """Whether the peer is a proxy whose X-Forwarded-For is passed on (otherwise it is replaced)."""
+        if not self._trusted_proxies or request.client is None:
+            return False
+        try:
+            peer = ip_address(request.client.host)
+        except ValueError:
+            return False
+        return any(peer in network for network in self._trusted_proxies)
 
     async def _send(
         self,
@@ -190,7 +203,7 @@ def _checked_path(request: Request) -> str:
     return raw_path.decode("latin-1")
 
 
-def _forwarded_request_headers(request: Request) -> list[tuple[bytes, bytes]]:
+def _forwarded_request_headers(request: Request, keep_forwarded_for: bool = False) -> list[tuple[bytes, bytes]]:
     # As the bytes that came in: a value may hold any byte HTTP allows (obs-text, 0x80-0xFF), which
     # httpx would refuse to encode from text. Surrounding white space is not part of a header value
     # (RFC 9110 §5.5); httpx refuses to send it.
@@ -203,7 +216,8 @@ def _forwarded_request_headers(request: Request) -> list[tuple[bytes, bytes]]:
         and name != HEADER.encode()
     ]
     client_host = request.client.host if request.client else ""
-    prior = request.headers.get("x-forwarded-for")
+    # What an untrusted client claims about its address is dropped: the services see the peer's.
+    prior = ", ".join(request.headers.getlist("x-forwarded-for")) if keep_forwarded_for else ""
     headers += [
         (name.encode(), value.encode("latin-1"))
         for name, value in (

@@ -66,6 +66,7 @@ def start_service(module: str, port: int, env: dict[str, str], log_path: Path) -
             "75",
             "--timeout-graceful-shutdown",
             "5",
+            "--no-server-header",
             "--no-access-log",
         ],
         cwd=ROOT,

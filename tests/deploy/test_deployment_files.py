@@ -21,12 +21,13 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 APP_PORTS = {"api_gateway": 8000, "auth_service": 8001, "task_service": 8002, "notification_service": 8003}
 DATABASE_SERVICES = ["auth_service", "task_service", "notification_service"]
 # Keep-alive outlasts the pooled clients' 30 s; open event streams must not hold a stop forever.
-UVICORN_OPTIONS = "--timeout-keep-alive 75 --timeout-graceful-shutdown 5"
+# No `Server: uvicorn` banner on any answer.
+UVICORN_OPTIONS = "--timeout-keep-alive 75 --timeout-graceful-shutdown 5 --no-server-header"
 INFRASTRUCTURE_PORTS = {"postgres_db": [5432], "mysql_db": [3306], "rabbitmq": [5672, 15672], "redis": [6379]}
 # The seven original containers, and the one added beside them.
 ADDED_SERVICES = {"redis"}
-# The services that read REDIS_URL (token revocations) and are given the compose Redis.
-REDIS_CLIENTS = ["auth_service", "task_service", "notification_service"]
+# The services that read REDIS_URL (token revocations, rate-limit counters) and are given the compose Redis.
+REDIS_CLIENTS = ["auth_service", "task_service", "notification_service", "api_gateway"]
 # `${VAR}`, `${VAR:-default}`, `${VAR-default}`; `$${...}` is an escaped dollar, not a variable.
 VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(?:(:?-)([^}]*))?\}")
 
@@ -194,7 +195,7 @@ def test_app_dependencies(services):
         "auth_service": {"postgres_db", "redis"},
         "task_service": {"mysql_db", "rabbitmq", "auth_service", "redis"},
         "notification_service": {"mysql_db", "rabbitmq", "auth_service", "redis"},
-        "api_gateway": {"auth_service", "task_service", "notification_service"},
+        "api_gateway": {"auth_service", "task_service", "notification_service", "redis"},
     }
     for name, dependencies in expected.items():
         assert set(services[name]["depends_on"]) == dependencies

@@ -646,7 +646,7 @@ def test_redis_serves_the_services_that_read_it():
     assert container["image"] == "redis:7-alpine"
     assert container["args"] == ["redis-server", "--save", "", "--appendonly", "no"]
     assert "volumeClaimTemplates" not in WORKLOADS["redis"]["spec"]
-    for service in ("auth_service", "task_service", "notification_service"):
+    for service in ("auth_service", "task_service", "notification_service", "api_gateway"):
         assert environment(app_container(service))["REDIS_URL"] == "redis://redis:6379/0"
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert compose["services"]["redis"]["image"] == container["image"]
