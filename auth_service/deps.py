@@ -3,22 +3,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from fastapi.security import OAuth2PasswordBearer
 
 from auth_service.models import User
 from auth_service.security import AccessToken
 from auth_service.services import AccountService
 from common.errors import Forbidden, Unauthorized
+from common.remote_auth import API_KEY_HEADER, api_key_scheme
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
-API_KEY_HEADER = "X-API-Key"
-# The same name in every service, so the gateway's merged docs offer it once in "Authorize".
-api_key_scheme = APIKeyHeader(
-    name=API_KEY_HEADER,
-    scheme_name="APIKeyHeader",
-    description="An API key from `POST /auth/api-keys`, instead of a bearer token",
-    auto_error=False,
-)
 
 
 # Dependencies are async: FastAPI runs a plain `def` one on a worker thread, a hop these do not need.
