@@ -7,6 +7,7 @@ from tests.e2e.stack import Stack
 PUBLIC_PATHS = {
     "/", "/health", "/routes",
     "/auth/register", "/auth/login", "/auth/me", "/auth/me/password", "/auth/logout", "/auth/verify",
+    "/auth/api-keys", "/auth/api-keys/{key_id}",
     "/tasks", "/tasks/{task_id}",
     "/notifications", "/notifications/stream",
 }  # fmt: skip
@@ -38,10 +39,35 @@ def test_authorize_signs_in_through_the_gateways_own_login(stack: Stack):
     document = httpx.get(f"{stack.url('gateway')}/openapi.json").json()
 
     schemes = document["components"]["securitySchemes"]
-    assert list(schemes) == ["OAuth2PasswordBearer"]
+    assert list(schemes) == ["OAuth2PasswordBearer", "APIKeyHeader"]
     assert schemes["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"] == "/auth/login"
-    for path, method in [("/auth/me", "get"), ("/tasks", "post"), ("/notifications", "get")]:
-        assert document["paths"][path][method]["security"] == [{"OAuth2PasswordBearer": []}], path
+    assert schemes["APIKeyHeader"] | {"description": ""} == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "",
+    }
+
+
+def test_every_protected_operation_takes_a_bearer_token_or_an_api_key(stack: Stack):
+    document = httpx.get(f"{stack.url('gateway')}/openapi.json").json()
+
+    either = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
+    bearer_only = {
+        ("/auth/api-keys", "post"),
+        ("/auth/me", "patch"),
+        ("/auth/me/password", "post"),
+        ("/auth/logout", "post"),
+    }
+    protected = {
+        (path, method): operation.get("security")
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    }
+    assert set(protected) >= {("/tasks", "post"), ("/tasks/{task_id}", "delete"), ("/notifications/stream", "get")}
+    for operation, security in protected.items():
+        assert security == ([{"OAuth2PasswordBearer": []}] if operation in bearer_only else either), operation
 
 
 def test_docs_page_loads_the_merged_document(stack: Stack):
