@@ -162,7 +162,10 @@ class AuthServiceClient:
         self._revocations = revocations
         self._cache = VerifiedTokenCache(revocations, cache_seconds) if revocations and cache_seconds else None
         checks = Counter(
-            "token_checks_total", "Bearer tokens checked, by where the answer came from", ["source"], registry=registry
+            "token_checks_total",
+            "Bearer tokens and API keys checked, by where the answer came from",
+            ["source"],
+            registry=registry,
         )
         self._answered_from_cache = checks.labels("cache")
         self._answered_by_auth_service = checks.labels("auth_service")
