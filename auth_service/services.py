@@ -14,16 +14,10 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from auth_service.api_keys import api_key_matches, api_key_prefix, new_api_key
 from auth_service.models import ApiKey, RevokedToken, User
 from auth_service.schemas import MAX_LOGIN_NAME_LENGTH, ApiKeyCreated, ApiKeyRead, UserRead
-from auth_service.security import (
-    AccessToken,
-    PasswordHasher,
-    TokenIssuer,
-    api_key_matches,
-    api_key_prefix,
-    new_api_key,
-)
+from auth_service.security import AccessToken, PasswordHasher, TokenIssuer
 from common.db import Database, utcnow
 from common.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from common.revocations import RevocationCounters

@@ -10,10 +10,10 @@ import redis.asyncio as redis
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, update
 
+from auth_service.api_keys import hash_api_key
 from auth_service.config import Settings
 from auth_service.main import create_app
 from auth_service.models import ApiKey
-from auth_service.security import hash_api_key
 from common.db import utcnow
 from common.revocations import KEY_PREFIX
 from tests.helpers import REDIS_URL
