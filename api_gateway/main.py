@@ -64,7 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=(
             "Every public endpoint of the task manager, through its API gateway. Sign in with "
-            "**Authorize** (username or email, and password): every endpoint then sends the token."
+            "**Authorize** (username or email, and password): every endpoint then sends the token. "
+            "Or give an API key (`POST /auth/api-keys`) as `APIKeyHeader`, for what a key may do."
         ),
         lifespan=lifespan,
         openapi_url=None,

@@ -1,6 +1,9 @@
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from common.text import SINGLE_LINE_PATTERN
 
 BCRYPT_MAX_BYTES = 72
 # The longest username or email an account can have (the email column); login names past it match none.
@@ -77,3 +80,35 @@ class TokenVerification(BaseModel):
     id: int
     username: str
     email: str
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=SINGLE_LINE_PATTERN,
+        description="What the key is for, to tell keys apart",
+        examples=["nightly backup"],
+    )
+
+
+class ApiKeyRead(BaseModel):
+    """A key as listed: never the key itself, which is shown once, when it is created."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str = Field(description="The key's first characters, to recognise it", examples=["tm_1a2b3c4d"])
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="To the minute; null until the key is first used")
+
+
+class ApiKeyCreated(BaseModel):
+    id: int
+    name: str
+    key: str = Field(description="Send as `X-API-Key`. Shown this once: only its hash is kept")
+    prefix: str
+    created_at: datetime

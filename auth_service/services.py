@@ -3,18 +3,23 @@
 Database work runs on a worker thread in a session of its own, closed before anything slow is
 awaited: a password hash, or Redis. After each change that alters what a token check answers
 (logout, password change, new username or email), the user's revocation counter is raised, so
-services that cache token checks ask again on their next request.
+services that cache token checks ask again on their next request. API keys are checked
+here too, and their changes raise the same counter: deleting a key, and a password change,
+which deletes every key of the user (one made by whoever knew the old password must not outlive it).
 """
 
-from sqlalchemy import delete, exists, func, or_, select
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from auth_service.models import RevokedToken, User
-from auth_service.schemas import MAX_LOGIN_NAME_LENGTH, UserRead
+from auth_service.api_keys import api_key_matches, api_key_prefix, new_api_key
+from auth_service.models import ApiKey, RevokedToken, User
+from auth_service.schemas import MAX_LOGIN_NAME_LENGTH, ApiKeyCreated, ApiKeyRead, UserRead
 from auth_service.security import AccessToken, PasswordHasher, TokenIssuer
 from common.db import Database, utcnow
-from common.errors import Conflict, InvalidRequest, Unauthorized
+from common.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from common.revocations import RevocationCounters
 
 
@@ -26,6 +31,23 @@ class InvalidCredentials(Unauthorized):
 class InvalidToken(Unauthorized):
     def __init__(self) -> None:
         super().__init__("Could not validate credentials")
+
+
+class InvalidApiKey(Unauthorized):
+    def __init__(self) -> None:
+        super().__init__("Invalid API key")
+
+
+class ApiKeyNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("API key not found")
+
+
+# `last_used_at` is written at most this often per key, so a busy key costs no write per request.
+LAST_USED_PRECISION = timedelta(minutes=1)
+# Attempts at a prefix no other key has (8 hex digits: a clash is rare, and retried).
+PREFIX_ATTEMPTS = 5
+MAX_ROW_ID = 2**31 - 1
 
 
 class IncorrectPassword(InvalidRequest):
@@ -126,6 +148,8 @@ class AccountService:
             stored = session.get_one(User, user.id)
             stored.hashed_password = hashed_password
             stored.token_version = User.token_version + 1
+            # Keys made by whoever knew the old password must not outlive it.
+            session.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
             session.commit()
 
         await self._database.run_in_thread(replace)
@@ -141,9 +165,92 @@ class AccountService:
         await self._database.run_in_thread(revoke)
         await self._announce_revocation(user.id)
 
+    async def create_api_key(self, user: User, name: str) -> ApiKeyCreated:
+        def insert(session: Session) -> ApiKeyCreated:
+            for attempt in range(PREFIX_ATTEMPTS):
+                new = new_api_key()
+                api_key = ApiKey(user_id=user.id, name=name, prefix=new.prefix, key_hash=new.key_hash)
+                session.add(api_key)
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    if attempt == PREFIX_ATTEMPTS - 1:
+                        raise
+                    continue
+                return ApiKeyCreated(
+                    id=api_key.id, name=api_key.name, key=new.key, prefix=api_key.prefix, created_at=api_key.created_at
+                )
+            raise AssertionError("unreachable")
+
+        return await self._database.run_in_thread(insert)
+
+    async def list_api_keys(self, user: User) -> list[ApiKeyRead]:
+        def listing(session: Session) -> list[ApiKeyRead]:
+            keys = session.scalars(select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.id))
+            return [ApiKeyRead.model_validate(api_key) for api_key in keys]
+
+        return await self._database.run_in_thread(listing, read_only=True)
+
+    async def delete_api_key(self, user: User, key_id: int) -> None:
+        """Refused at once everywhere: the user's counter is raised after the delete commits."""
+
+        if not 0 < key_id <= MAX_ROW_ID:
+            # Past PostgreSQL's integer: no such key (and no query that would fail on it).
+            raise ApiKeyNotFound()
+
+        def remove(session: Session) -> None:
+            # Another user's key is as unknown as a key that never was.
+            deleted = session.execute(delete(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user.id))
+            if deleted.rowcount == 0:
+                raise ApiKeyNotFound()
+            session.commit()
+
+        await self._database.run_in_thread(remove)
+        await self._announce_revocation(user.id)
+
+    async def user_of_api_key(self, key: str) -> User:
+        """The key's user, unless the key is malformed, unknown or deleted, or the user inactive.
+
+        One query; `last_used_at` is then written only when it is over a minute old.
+        """
+        prefix = api_key_prefix(key)
+        if prefix is None:
+            raise InvalidApiKey()
+
+        def lookup(session: Session) -> tuple[User, ApiKey]:
+            row = session.execute(
+                select(User, ApiKey).join(ApiKey, ApiKey.user_id == User.id).where(ApiKey.prefix == prefix)
+            ).first()
+            if row is None:
+                raise InvalidApiKey()
+            user, api_key = row
+            if not api_key_matches(key, api_key.key_hash) or not user.is_active:
+                raise InvalidApiKey()
+            return user, api_key
+
+        user, api_key = await self._database.run_in_thread(lookup, read_only=True)
+        now = utcnow()
+        if api_key.last_used_at is None or api_key.last_used_at < now - LAST_USED_PRECISION:
+            await self._database.run_in_thread(lambda session: _note_use(session, api_key.id, now))
+        return user
+
     async def _announce_revocation(self, user_id: int) -> None:
         if self._revocations is not None:
             await self._revocations.raise_for(user_id)
+
+
+def _note_use(session: Session, key_id: int, now: datetime) -> None:
+    """Set `last_used_at`, unless another request (on any replica) did within the last minute."""
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_PRECISION),
+        )
+        .values(last_used_at=now)
+    )
+    session.commit()
 
 
 def _find_by_login_name(session: Session, login_name: str) -> User | None:

@@ -33,6 +33,12 @@ class Unauthorized(ServiceError):
     status_code = 401
 
 
+class Forbidden(ServiceError):
+    """Valid credentials that may not do this."""
+
+    status_code = 403
+
+
 class RetryLater(ServiceError):
     """A refusal the client may repeat after `retry_after_seconds`."""
 

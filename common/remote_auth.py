@@ -1,14 +1,17 @@
-"""Token checks for services that do not own users: every token is verified by the auth service.
+"""Token checks for services that do not own users: every bearer token or API key is verified by the auth service.
 
 With Redis configured, an answer is reused for a short while, for as long as the user's
 revocation counter (see `common.revocations`) stays what it was before the answer was asked
-for; a logout or password change is therefore refused on the very next request, everywhere.
+for; a logout, a password change or a deleted API key is therefore refused on the very next
+request, everywhere. A token names its user; an API key does not, so a key's first check on a
+process only learns whose it is, and its answers are reused from the second check on.
 """
 
 import base64
 import binascii
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from redis.exceptions import RedisError
 
@@ -30,6 +33,14 @@ logger = logging.getLogger(__name__)
 
 # The same scheme as the auth service's, so one "Authorize" in the gateway's docs covers every service.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
+API_KEY_HEADER = "X-API-Key"
+# Alike in every service (the auth service's too), so "Authorize" offers it once.
+api_key_scheme = APIKeyHeader(
+    name=API_KEY_HEADER,
+    scheme_name="APIKeyHeader",
+    description="An API key from `POST /auth/api-keys`, instead of a bearer token",
+    auto_error=False,
+)
 
 MAX_CACHED_TOKENS = 10_000
 
@@ -39,6 +50,17 @@ class AuthenticatedUser:
     id: int
     username: str
     email: str
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What the caller sent: a bearer token, or an API key."""
+
+    value: str
+    is_api_key: bool = False
+
+    def header(self) -> tuple[str, str]:
+        return (API_KEY_HEADER, self.value) if self.is_api_key else ("Authorization", f"Bearer {self.value}")
 
 
 @dataclass(frozen=True)
@@ -55,18 +77,22 @@ class VerifiedTokenCache:
     def __init__(self, counters: RevocationCounters, lifetime_seconds: float) -> None:
         self._counters = counters
         self._lifetime = lifetime_seconds
-        self._checks: dict[str, _CachedCheck] = {}
+        self._checks: dict[Credential, _CachedCheck] = {}
         self._redis_down = False
 
     async def verify(
         self,
-        token: str,
-        ask_auth_service: Callable[[str], Awaitable[AuthenticatedUser]],
+        credential: Credential,
+        ask_auth_service: Callable[[Credential], Awaitable[AuthenticatedUser]],
         hits: Counter,
     ) -> AuthenticatedUser:
-        claims = _unverified_claims(token)
+        claims = self._claimed_owner(credential)
         if claims is None:
-            return await ask_auth_service(token)
+            user = await ask_auth_service(credential)
+            if credential.is_api_key:
+                # Whose key it is, for next time; never reused as an answer (no counter was read before it).
+                self._remember(credential, _CachedCheck(user, None, 0.0))
+            return user
         user_id, expires_at = claims
         try:
             counter = await self._counters.read(user_id)
@@ -77,25 +103,33 @@ class VerifiedTokenCache:
                     "Redis unavailable; every token is checked with the auth service until it is back: %s", exc
                 )
                 self._redis_down = True
-            return await ask_auth_service(token)
+            return await ask_auth_service(credential)
         if self._redis_down:
             logger.info("Redis is back; verified tokens are reused again")
             self._redis_down = False
-        cached = self._checks.get(token)
+        cached = self._checks.get(credential)
         if cached is not None and cached.counter == counter and time.time() < cached.valid_until:
             hits.inc()
             return cached.user
-        user = await ask_auth_service(token)
+        user = await ask_auth_service(credential)
         if user.id == user_id:
-            self._remember(token, _CachedCheck(user, counter, min(time.time() + self._lifetime, expires_at)))
+            self._remember(credential, _CachedCheck(user, counter, min(time.time() + self._lifetime, expires_at)))
         return user
 
-    def _remember(self, token: str, check: _CachedCheck) -> None:
-        self._checks.pop(token, None)
+    def _claimed_owner(self, credential: Credential) -> tuple[int, float] | None:
+        """Whose revocation counter guards this credential, and until when it may be reused at most."""
+        if not credential.is_api_key:
+            return _unverified_claims(credential.value)
+        # A key's owner never changes: learnt from the auth service's answer to an earlier check.
+        known = self._checks.get(credential)
+        return None if known is None else (known.user.id, math.inf)
+
+    def _remember(self, credential: Credential, check: _CachedCheck) -> None:
+        self._checks.pop(credential, None)
         if len(self._checks) >= MAX_CACHED_TOKENS:
             # Oldest first: dicts keep insertion order.
             del self._checks[next(iter(self._checks))]
-        self._checks[token] = check
+        self._checks[credential] = check
 
 
 def _unverified_claims(token: str) -> tuple[int, float] | None:
@@ -128,7 +162,10 @@ class AuthServiceClient:
         self._revocations = revocations
         self._cache = VerifiedTokenCache(revocations, cache_seconds) if revocations and cache_seconds else None
         checks = Counter(
-            "token_checks_total", "Bearer tokens checked, by where the answer came from", ["source"], registry=registry
+            "token_checks_total",
+            "Bearer tokens and API keys checked, by where the answer came from",
+            ["source"],
+            registry=registry,
         )
         self._answered_from_cache = checks.labels("cache")
         self._answered_by_auth_service = checks.labels("auth_service")
@@ -152,22 +189,22 @@ class AuthServiceClient:
         if self._revocations is not None:
             await self._revocations.aclose()
 
-    async def verify(self, token: str) -> AuthenticatedUser:
-        """The token's user; Unauthorized when the auth service refuses it, Unavailable when it cannot say."""
+    async def verify(self, credential: Credential) -> AuthenticatedUser:
+        """The credential's user; Unauthorized when the auth service refuses it, Unavailable when it cannot say."""
         started = time.perf_counter()
         try:
             if self._cache is None:
-                return await self._ask_auth_service(token)
-            return await self._cache.verify(token, self._ask_auth_service, self._answered_from_cache)
+                return await self._ask_auth_service(credential)
+            return await self._cache.verify(credential, self._ask_auth_service, self._answered_from_cache)
         finally:
             self._latency.observe(time.perf_counter() - started)
 
-    async def _ask_auth_service(self, token: str) -> AuthenticatedUser:
+    async def _ask_auth_service(self, credential: Credential) -> AuthenticatedUser:
         self._answered_by_auth_service.inc()
+        name, value = credential.header()
         try:
             response = await self._http.get(
-                self._verify_url,
-                headers={"Authorization": f"Bearer {token}", request_id.HEADER: request_id.current_request_id.get()},
+                self._verify_url, headers={name: value, request_id.HEADER: request_id.current_request_id.get()}
             )
         except httpx.HTTPError as exc:
             if timed_out_reading(exc):
@@ -192,18 +229,25 @@ def _detail_of(response: httpx.Response, fallback: str) -> str:
     return detail if isinstance(detail, str) else fallback
 
 
-async def get_bearer_token(token: Annotated[str | None, Depends(bearer_scheme)]) -> str:
-    if not token:
+async def get_credential(
+    token: Annotated[str | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Credential:
+    """The bearer token or the API key sent (one of them, not both), still to be checked."""
+    if token and api_key:
+        raise Unauthorized("Send a bearer token or an API key, not both")
+    credential = Credential(api_key, is_api_key=True) if api_key else Credential(token or "")
+    if not credential.value:
         raise Unauthorized("Not authenticated")
-    if not token.isascii():
-        # Tokens are ASCII (base64url and dots): this is none of ours, and could not be sent on as a header.
-        raise Unauthorized("Could not validate credentials")
-    return token
+    if not credential.value.isascii():
+        # Tokens and keys are ASCII: this is none of ours, and could not be sent on as a header.
+        raise Unauthorized("Invalid API key" if credential.is_api_key else "Could not validate credentials")
+    return credential
 
 
-BearerToken = Annotated[str, Depends(get_bearer_token)]
+Credentials = Annotated[Credential, Depends(get_credential)]
 
 
-async def get_current_user(request: Request, token: BearerToken) -> AuthenticatedUser:
+async def get_current_user(request: Request, credential: Credentials) -> AuthenticatedUser:
     auth_client: AuthServiceClient = request.app.state.auth_client
-    return await auth_client.verify(token)
+    return await auth_client.verify(credential)

@@ -1,9 +1,10 @@
 """Per-user revocation counters in Redis: how services that cache token checks learn of a revocation.
 
 The auth service raises a user's counter right after it commits anything that changes what a
-token check of theirs answers: a logout, a password change, a new username or email. A service
-that caches verified tokens reads the counter before asking the auth service, stores the answer
-with it, and reuses the answer only while the counter is unchanged. So the request after a
+token or API key check of theirs answers: a logout, a password change (which deletes their API
+keys too), a new username or email, a deleted API key. A service that caches verified tokens
+reads the counter before asking the auth service, stores the answer with it, and reuses the
+answer only while the counter is unchanged. So the request after a
 logout, on any replica, sees a new counter and asks the auth service again, which refuses it.
 """
 

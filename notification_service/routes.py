@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from common.errors import ServiceError, Unauthorized
-from common.remote_auth import AuthServiceClient, BearerToken
+from common.remote_auth import AuthServiceClient, Credentials
 from notification_service.deps import CurrentUser, DatabaseDep
 from notification_service.models import Notification
 from notification_service.schemas import MAX_SKIP, NotificationRead
@@ -50,11 +50,11 @@ async def list_notifications(
         503: {"description": "This server holds as many streams as it may"},
     },
 )
-async def stream_notifications(user: CurrentUser, token: BearerToken, request: Request) -> StreamingResponse:
+async def stream_notifications(user: CurrentUser, credential: Credentials, request: Request) -> StreamingResponse:
     """Server-sent events: each new notification of the caller, as it happens (`data` as in the list).
 
-    The token is checked again before each notification and keep-alive: once it is signed out,
-    superseded or expired, the stream sends one `unauthorized` event and ends.
+    The token (or API key) is checked again before each notification and keep-alive: once it is
+    signed out, superseded, expired or deleted, the stream sends one `unauthorized` event and ends.
     """
     hub: StreamHub = request.app.state.stream_hub
     auth_client: AuthServiceClient = request.app.state.auth_client
@@ -63,7 +63,7 @@ async def stream_notifications(user: CurrentUser, token: BearerToken, request: R
 
     async def refusal() -> Unauthorized | None:
         try:
-            await auth_client.verify(token)
+            await auth_client.verify(credential)
         except Unauthorized as refused:
             return refused
         except ServiceError:

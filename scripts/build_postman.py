@@ -12,9 +12,10 @@ The source (see docs/testing.md, "Postman collection"):
                                        (slug: the request's name in lower case, other characters as "-")
 
 A request is a `[[request]]` table: `name`, `method`, `url` (starting with a base URL variable such as
-`{{gateway_url}}`), `description`, optionally `auth = "none"` or `bearer = "<token>"` (otherwise it inherits its
-folder's, then the collection's, auth), and a body: `json = '''...'''` (sent as is, with
-`Content-Type: application/json`) or `form = {key = "value", ...}` (form-urlencoded). Standard library only.
+`{{gateway_url}}`), `description`, optionally `auth = "none"`, `bearer = "<token>"` or `api_key = "<key>"`
+(sent as `X-API-Key`; otherwise it inherits its folder's, then the collection's, auth), and a body:
+`json = '''...'''` (sent as is, with `Content-Type: application/json`) or `form = {key = "value", ...}`
+(form-urlencoded). Standard library only.
 """
 
 import argparse
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "postman"
 COLLECTION = ROOT / "Task_Manager_API.postman_collection.json"
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
-REQUEST_KEYS = {"name", "method", "url", "description", "auth", "bearer", "json", "form"}
+REQUEST_KEYS = {"name", "method", "url", "description", "auth", "bearer", "api_key", "json", "form"}
 FOLDER_KEYS = {"name", "description", "auth", "bearer", "request"}
 COLLECTION_KEYS = {"name", "postman_id", "description", "bearer", "folders", "variables"}
 
@@ -55,9 +56,18 @@ def script(path: Path, listen: str) -> dict:
 
 
 def auth(table: dict, where: str) -> dict | None:
-    """`auth = "none"` or `bearer = "<token>"`; neither inherits."""
-    if "auth" in table and "bearer" in table:
-        raise SourceError(f"{where}: give either auth or bearer, not both")
+    """`auth = "none"`, `bearer = "<token>"` or `api_key = "<key>"`; none of them inherits."""
+    if len(table.keys() & {"auth", "bearer", "api_key"}) > 1:
+        raise SourceError(f"{where}: give one of auth, bearer and api_key, not several")
+    if "api_key" in table:
+        return {
+            "type": "apikey",
+            "apikey": [
+                {"key": "key", "value": "X-API-Key", "type": "string"},
+                {"key": "value", "value": table["api_key"], "type": "string"},
+                {"key": "in", "value": "header", "type": "string"},
+            ],
+        }
     if "bearer" in table:
         return {"type": "bearer", "bearer": [{"key": "token", "value": table["bearer"], "type": "string"}]}
     if "auth" in table:

@@ -31,7 +31,9 @@ from tests.e2e.stack import Stack
 from tests.helpers import ROOT
 
 GUIDE = ROOT / "docs" / "api.md"
-VOLATILE_KEYS = {"id", "user_id", "task_id", "event_id", "access_token", "created_at", "updated_at"}
+VOLATILE_KEYS = {
+    "id", "user_id", "task_id", "event_id", "access_token", "created_at", "updated_at", "key", "prefix", "last_used_at",
+}  # fmt: skip
 VOLATILE_HEADERS = {"date", "content-length", "x-request-id"}
 # Ports of the guide's addresses, and the stack's service of each.
 SERVICES = {"8000": "gateway", "8001": "auth", "8002": "task", "8003": "notification"}
