@@ -3,15 +3,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
 
 from auth_service.models import User
 from auth_service.security import AccessToken
 from auth_service.services import AccountService
 from common.errors import Forbidden, Unauthorized
-from common.remote_auth import API_KEY_HEADER, api_key_scheme
-
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
+from common.security_schemes import API_KEY_HEADER, api_key_scheme, bearer_scheme
 
 
 # Dependencies are async: FastAPI runs a plain `def` one on a worker thread, a hop these do not need.
@@ -24,7 +21,7 @@ AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 
 async def get_current_user(
     accounts: AccountsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
+    token: Annotated[str | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> User:
     """The user of the bearer token or of the `X-API-Key` sent (one of them, not both)."""
@@ -52,7 +49,7 @@ def signed_in(action: str) -> Callable[..., Awaitable[SignedIn]]:
     """A dependency for what only a bearer token may do; an API key is refused (403), saying so."""
 
     async def dependency(
-        request: Request, accounts: AccountsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+        request: Request, accounts: AccountsDep, token: Annotated[str | None, Depends(bearer_scheme)]
     ) -> SignedIn:
         if API_KEY_HEADER in request.headers:
             raise Forbidden(f"An API key cannot {action}: sign in with your password and use the bearer token")

@@ -19,7 +19,6 @@ from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from redis.exceptions import RedisError
 
@@ -28,19 +27,9 @@ from common.config import TokenCheckingSettings
 from common.errors import Unauthorized, Unavailable, UpstreamTimeout
 from common.http_client import create_http_client, timed_out_reading
 from common.revocations import RevocationCounters, connect
+from common.security_schemes import API_KEY_HEADER, api_key_scheme, bearer_scheme
 
 logger = logging.getLogger(__name__)
-
-# The same scheme as the auth service's, so one "Authorize" in the gateway's docs covers every service.
-bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
-API_KEY_HEADER = "X-API-Key"
-# Alike in every service (the auth service's too), so "Authorize" offers it once.
-api_key_scheme = APIKeyHeader(
-    name=API_KEY_HEADER,
-    scheme_name="APIKeyHeader",
-    description="An API key from `POST /auth/api-keys`, instead of a bearer token",
-    auto_error=False,
-)
 
 MAX_CACHED_TOKENS = 10_000
 
