@@ -21,6 +21,10 @@ from tests.e2e.stack import Stack
 
 WAIT_SECONDS = 20
 READ_ME = "#operations-auth-read_me_auth_me_get"
+OAUTH2_FORM = (
+    "//div[contains(@class,'modal-ux')]//div[contains(@class,'auth-container')]"
+    "[.//h4[starts-with(normalize-space(), 'OAuth2PasswordBearer')]]"
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +64,14 @@ def test_swagger_ui_at_the_gateway_signs_in_with_authorize_and_calls_an_endpoint
 
     wait = open_page(browser, f"{gateway}/docs")
     wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".swagger-ui .auth-wrapper button.authorize"))).click()
-    wait.until(EC.visibility_of_element_located((By.ID, "oauth_username"))).send_keys(user["username"])
-    browser.find_element(By.ID, "oauth_password").send_keys(user["password"])
-    browser.find_element(By.CSS_SELECTOR, ".modal-ux .auth-btn-wrapper button.authorize").click()
-    # Signed in: the dialog now offers to log out.
-    wait.until(EC.visibility_of_element_located((By.XPATH, "//*[contains(@class,'modal-ux')]//button[.='Logout']")))
-    browser.find_element(By.CSS_SELECTOR, ".modal-ux .auth-btn-wrapper button.btn-done").click()
+    # The password flow's form in the dialog (which lists any other security scheme beside it).
+    password_flow = wait.until(EC.visibility_of_element_located((By.XPATH, OAUTH2_FORM)))
+    password_flow.find_element(By.ID, "oauth_username").send_keys(user["username"])
+    password_flow.find_element(By.ID, "oauth_password").send_keys(user["password"])
+    password_flow.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper button.authorize").click()
+    # Signed in: the form now offers to log out.
+    wait.until(EC.visibility_of_element_located((By.XPATH, f"{OAUTH2_FORM}//button[.='Logout']")))
+    browser.find_element(By.XPATH, OAUTH2_FORM).find_element(By.CSS_SELECTOR, "button.btn-done").click()
     wait.until(EC.invisibility_of_element_located((By.CSS_SELECTOR, ".modal-ux")))
 
     wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, f"{READ_ME} .opblock-summary-control"))).click()
