@@ -32,14 +32,15 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed
 
 # Command-line tools the tests and scripts call; installed from Debian's packages when missing and root.
-CLIENT_TOOLS := curl pg_dump psql mysqldump mysql
+# chromium and chromedriver (packages chromium, chromium-driver): the browser test of the API docs.
+CLIENT_TOOLS := curl pg_dump psql mysqldump mysql chromium chromedriver
 client-tools:
 	@missing=$$(for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || echo $$tool; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && apt-get install -y -qq curl postgresql-client mariadb-client; \
+			apt-get update -qq && apt-get install -y -qq curl postgresql-client mariadb-client chromium chromium-driver; \
 		else \
-			echo "missing: $$missing (install curl and the PostgreSQL and MariaDB/MySQL clients)"; exit 1; \
+			echo "missing: $$missing (install curl, the PostgreSQL and MariaDB/MySQL clients, chromium and chromium-driver)"; exit 1; \
 		fi; \
 	fi
 

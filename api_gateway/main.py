@@ -3,9 +3,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
 from prometheus_client import Counter
 from starlette.responses import Response
 from starlette.routing import Match, Route
@@ -16,6 +14,7 @@ from api_gateway.openapi import merged_openapi
 from api_gateway.proxy import ServiceProxy, Upstream
 from api_gateway.rate_limit import RateLimiter, RateLimitMiddleware
 from api_gateway.security_headers import CorsFromSettings, SecurityHeadersMiddleware
+from common.api_docs import install_api_docs
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
 
@@ -96,9 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             own, state.proxy.clients, list(state.upstreams.values()), state.settings.health_timeout_seconds
         )
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - Swagger UI")
+    # Swagger UI at /docs and ReDoc at /redoc for that document, their assets served from here.
+    install_api_docs(app, openapi_url="/openapi.json")
 
     @app.get("/", tags=["gateway"])
     async def service_info() -> dict:

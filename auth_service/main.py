@@ -8,6 +8,7 @@ from auth_service.config import Settings
 from auth_service.routes import router
 from auth_service.security import PasswordHasher, SignInGate, TokenIssuer
 from auth_service.services import AccountService
+from common.api_docs import install_api_docs
 from common.db import Database, install_database_error_handlers
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
@@ -41,12 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await revocations.aclose()
         database.dispose()
 
-    app = FastAPI(title="Auth Service", version="1.0.0", lifespan=lifespan)
+    # Swagger UI and ReDoc from the service itself (common/api_docs.py), not from a CDN.
+    app = FastAPI(title="Auth Service", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     # Added first, so it runs inside the shared middleware: refusals are logged and counted too.
     app.add_middleware(SignInGate)
     install_http_conventions(app)
     install_database_error_handlers(app)
     app.include_router(router)
+    install_api_docs(app)
 
     @app.get("/health", tags=["health"])
     async def health(request: Request):

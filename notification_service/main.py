@@ -5,6 +5,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Gauge
 
+from common.api_docs import install_api_docs
 from common.db import Database, install_database_error_handlers
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
@@ -73,10 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await auth_client.aclose()
         database.dispose()
 
-    app = FastAPI(title="Notification Service", version="1.0.0", lifespan=lifespan)
+    # Swagger UI and ReDoc from the service itself (common/api_docs.py), not from a CDN.
+    app = FastAPI(title="Notification Service", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_http_conventions(app)
     install_database_error_handlers(app)
     app.include_router(router)
+    install_api_docs(app)
 
     @app.get("/health", tags=["health"])
     async def health(request: Request):

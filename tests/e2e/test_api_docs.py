@@ -1,4 +1,5 @@
 import json
+import re
 
 import httpx
 
@@ -74,3 +75,17 @@ def test_docs_page_loads_the_merged_document(stack: Stack):
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
     assert json.dumps("/openapi.json")[1:-1] in response.text
+
+
+def test_docs_pages_load_their_assets_from_the_server_itself(stack: Stack):
+    """Swagger UI and ReDoc, at the gateway and on each service, with no CDN: every asset on the same server."""
+    for server in [stack.url(service) for service in ("gateway", "auth", "task", "notification")]:
+        for page in ("/docs", "/redoc"):
+            response = httpx.get(f"{server}{page}")
+            assert response.status_code == 200, f"{server}{page}"
+            assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+            assert len(assets) >= 2, f"{server}{page}"
+            assert not re.search(r"https?://", response.text), f"{server}{page}"
+            for asset in assets:
+                assert asset.startswith("/docs/assets/"), asset
+                assert httpx.get(f"{server}{asset}").status_code == 200, f"{server}{asset}"
