@@ -69,6 +69,7 @@ dev: install
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: install client-tools lint
 	$(PYTHON) scripts/provision.py test

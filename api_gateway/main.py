@@ -1,5 +1,6 @@
 import asyncio
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -151,7 +152,7 @@ async def _service_health(client: httpx.AsyncClient, upstream: Upstream, timeout
         for name, state in report.get("checks", {}).items():
             checks[name] = "ok" if state == "ok" and checks.get(name, "ok") == "ok" else "down"
     statuses = {report.get("status") for report in answered}
-    merged = {
+    merged: dict[str, Any] = {
         "service": upstream.service,
         "status": "unavailable" if statuses == {"unavailable"} else ("ok" if statuses == {"ok"} else "degraded"),
         "checks": checks,

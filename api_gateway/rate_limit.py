@@ -15,6 +15,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 import redis.asyncio as redis
 from limits import RateLimitItem, parse_many
@@ -101,7 +102,8 @@ class RateLimiter:
                 wrap_exceptions=True,
                 implementation="redispy",
                 key_prefix=KEY_PREFIX,
-                connection_pool=self._pool,
+                # Typed as scalar options by `limits`, but passed on to redis-py as they are.
+                connection_pool=cast(Any, self._pool),
             )
         else:
             storage = MemoryStorage()

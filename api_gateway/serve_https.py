@@ -57,7 +57,7 @@ def main(options: list[str]) -> int:
     unreadable = [
         str(path)
         for path in (settings.gateway_tls_cert_file, settings.gateway_tls_key_file)
-        if not (path.is_file() and os.access(path, os.R_OK))
+        if path is None or not (path.is_file() and os.access(path, os.R_OK))
     ]
     if unreadable:
         print(f"api_gateway HTTPS: cannot read {', '.join(unreadable)}", file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
@@ -18,7 +18,9 @@ from auth_service.schemas import (
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-API_KEY_REFUSED = {403: {"description": "Sent with an API key: only a bearer token may do this"}}
+API_KEY_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Sent with an API key: only a bearer token may do this"}
+}
 
 
 @router.post(

@@ -9,8 +9,9 @@ which deletes every key of the user (one made by whoever knew the old password m
 """
 
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import CursorResult, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -201,7 +202,9 @@ class AccountService:
 
         def remove(session: Session) -> None:
             # Another user's key is as unknown as a key that never was.
-            deleted = session.execute(delete(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user.id))
+            deleted = cast(
+                CursorResult, session.execute(delete(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user.id))
+            )
             if deleted.rowcount == 0:
                 raise ApiKeyNotFound()
             session.commit()

@@ -12,7 +12,7 @@ import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.types import ExceptionHandler
 
 logger = logging.getLogger(__name__)
 
@@ -176,5 +177,6 @@ async def database_busy_handler(request: Request, exc: PoolTimeoutError) -> JSON
 
 def install_database_error_handlers(app: FastAPI) -> None:
     """A database that is away, or a pool with no connection free, is a 503 the client may retry."""
-    app.add_exception_handler(OperationalError, database_unavailable_handler)
-    app.add_exception_handler(PoolTimeoutError, database_busy_handler)
+    # Starlette types every handler as taking any Exception; each of these is registered for its own class.
+    app.add_exception_handler(OperationalError, cast(ExceptionHandler, database_unavailable_handler))
+    app.add_exception_handler(PoolTimeoutError, cast(ExceptionHandler, database_busy_handler))

@@ -7,12 +7,13 @@ large share of the throughput of a cheap route.
 import json
 import logging
 import time
+from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 from common.errors import RetryLater, ServiceError, Unauthorized
 from common.logging import describe_exception
@@ -171,8 +172,9 @@ def install_http_conventions(app: FastAPI) -> None:
     app.add_middleware(AccessLogMiddleware)
     # Outermost of ours, so every line logged while answering carries the request id.
     app.add_middleware(RequestIdMiddleware)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(ServiceError, service_error_handler)
+    # Starlette types every handler as taking any Exception; each of these is registered for its own class.
+    app.add_exception_handler(RequestValidationError, cast(ExceptionHandler, validation_error_handler))
+    app.add_exception_handler(ServiceError, cast(ExceptionHandler, service_error_handler))
 
 
 def health_response(

@@ -38,7 +38,7 @@ def migration_lock(connection: Connection) -> Iterator[None]:
     if connection.dialect.name == "postgresql":
         acquire = text("SELECT pg_advisory_lock(hashtext(:name))")
         release = text("SELECT pg_advisory_unlock(hashtext(:name))")
-        parameters = {"name": LOCK_NAME}
+        parameters: dict[str, str | int] = {"name": LOCK_NAME}
     else:
         acquire = text("SELECT GET_LOCK(:name, :timeout)")
         release = text("SELECT RELEASE_LOCK(:name)")

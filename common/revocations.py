@@ -41,7 +41,9 @@ class RevocationCounters:
 
     async def read(self, user_id: int) -> bytes | None:
         """The user's counter (None before their first revocation); raises RedisError when Redis is away."""
-        return await self._redis.get(KEY_PREFIX + str(user_id))
+        counter = await self._redis.get(KEY_PREFIX + str(user_id))
+        # The client returns bytes (responses are not decoded); a str would be the same counter.
+        return counter.encode() if isinstance(counter, str) else counter
 
     async def raise_for(self, user_id: int) -> None:
         """Tell every caching service that the user's verified tokens must be checked again."""

@@ -53,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database_ok = await run_in_threadpool(request.app.state.database.is_reachable)
         # Events wait in the outbox while the broker is away, so the service still serves.
         return health_response(
-            SERVICE_NAME, {"database": database_ok, "broker": request.app.state.relay.connected}, optional={"broker"}
+            SERVICE_NAME,
+            {"database": database_ok, "broker": request.app.state.relay.connected},
+            optional=frozenset({"broker"}),
         )
 
     return app

@@ -4,7 +4,7 @@ The routes are `async` and call the service through `run_sync`: FastAPI would ot
 plain `def` route on one worker thread and validate its answer on another.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Query, Response, status
@@ -17,7 +17,7 @@ from task_service.services import TaskQuery
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
-NOT_FOUND = {404: {"description": "Task not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Task not found"}}
 
 
 @router.post("", response_model=TaskRead, status_code=status.HTTP_201_CREATED)

@@ -6,8 +6,9 @@ closed before the thread is given back.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import UnaryExpression, func, or_, select
 from sqlalchemy.orm import Session
 
 from common.db import Database, utcnow
@@ -18,7 +19,7 @@ from task_service.messaging import OutboxRelay, record_event
 from task_service.models import Task, TaskStatus
 from task_service.schemas import TaskCreate, TaskRead, TaskSort, TaskUpdate
 
-SORT_ORDER = {
+SORT_ORDER: dict[TaskSort, tuple[UnaryExpression[Any], ...]] = {
     TaskSort.CREATED: (Task.created_at.asc(), Task.id.asc()),
     TaskSort.CREATED_DESC: (Task.created_at.desc(), Task.id.desc()),
     TaskSort.UPDATED: (Task.updated_at.asc(), Task.id.asc()),

@@ -28,4 +28,4 @@ def total(session: Session, user_id: int, status: TaskStatus | None) -> int:
     query = select(func.coalesce(func.sum(TaskCount.count), 0)).where(TaskCount.user_id == user_id)
     if status is not None:
         query = query.where(TaskCount.status == status)
-    return int(session.scalar(query))
+    return int(session.scalar(query) or 0)
