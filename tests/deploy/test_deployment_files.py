@@ -31,8 +31,9 @@ REDIS_CLIENTS = ["auth_service", "task_service", "notification_service", "api_ga
 # `${VAR}`, `${VAR:-default}`, `${VAR-default}`; `$${...}` is an escaped dollar, not a variable.
 VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(?:(:?-)([^}]*))?\}")
 
-# What each container gets when no `.env` overrides anything: the seed's values, with compose service names as hosts.
-SEED_ENVIRONMENT = {
+# What each container gets when no `.env` overrides anything: the documented default credentials and settings
+# (docs/configuration.md), with compose service names as hosts.
+DEFAULT_ENVIRONMENT = {
     "postgres_db": {"POSTGRES_DB": "task_manager", "POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": "postgres"},
     "mysql_db": {
         "MARIADB_DATABASE": "task_manager",
@@ -157,23 +158,23 @@ def test_compose_file_matches_the_compose_specification():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_seed_services_with_their_container_names(compose, services):
+def test_the_original_services_keep_their_container_names(compose, services):
     assert "version" not in compose
-    assert set(services) == set(SEED_ENVIRONMENT) | ADDED_SERVICES
+    assert set(services) == set(DEFAULT_ENVIRONMENT) | ADDED_SERVICES
     for name, service in services.items():
         assert service["container_name"] == name
 
 
-def test_seed_ports_are_published(services):
+def test_the_documented_ports_are_published(services):
     for name, ports in {**INFRASTRUCTURE_PORTS, **{k: [v] for k, v in APP_PORTS.items()}}.items():
         for port in ports:
             assert (port, port) in port_pairs(services[name]), f"{name} does not publish {port}"
 
 
-@pytest.mark.parametrize("name", sorted(SEED_ENVIRONMENT))
-def test_defaults_are_the_seed_values(services, name):
+@pytest.mark.parametrize("name", sorted(DEFAULT_ENVIRONMENT))
+def test_defaults_are_the_documented_values(services, name):
     env = environment(services[name])
-    assert env | SEED_ENVIRONMENT[name] == env
+    assert env | DEFAULT_ENVIRONMENT[name] == env
 
 
 def test_depends_on_waits_for_healthy_services(services):
@@ -356,7 +357,7 @@ def test_only_the_gateway_is_published_beyond_localhost(services):
             assert set(addresses) == {"127.0.0.1"}, f"{name} is published on {addresses}"
 
 
-@pytest.mark.parametrize("name", sorted(SEED_ENVIRONMENT) + sorted(ADDED_SERVICES))
+@pytest.mark.parametrize("name", sorted(DEFAULT_ENVIRONMENT) + sorted(ADDED_SERVICES))
 def test_container_drops_capabilities_and_has_limits(services, name):
     service = services[name]
     assert service["cap_drop"] == ["ALL"]
