@@ -26,12 +26,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_gateway.config import Networks, Settings
 from common.http import UNLIMITED_PATHS
+from common.redis_pool import connection_pool
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "gateway:ratelimit"
-REDIS_TIMEOUT_SECONDS = 0.5
-MAX_REDIS_CONNECTIONS = 32
 # After a failed Redis call, requests pass unlimited this long before Redis is tried again.
 OUTAGE_RETRY_SECONDS = 1.0
 LOGIN_PATH = "/auth/login"
@@ -89,13 +88,7 @@ class RateLimiter:
         self._pool: redis.BlockingConnectionPool | None = None
         storage: Storage
         if settings.redis_url:
-            self._pool = redis.BlockingConnectionPool.from_url(
-                settings.redis_url,
-                max_connections=MAX_REDIS_CONNECTIONS,
-                timeout=REDIS_TIMEOUT_SECONDS,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            )
+            self._pool = connection_pool(settings.redis_url)
             # `limits` would use coredis by default; redis-py is what the services already run.
             storage = RedisStorage(
                 _storage_uri(settings.redis_url),

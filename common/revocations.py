@@ -13,26 +13,17 @@ import logging
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from common.redis_pool import connection_pool
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "auth:revocations:"
 # Longer than any token lives, so a counter never disappears under a token cached with it.
 KEY_LIFETIME_SECONDS = 2 * 24 * 3600
-REDIS_TIMEOUT_SECONDS = 0.5
-# Each read takes a fraction of a millisecond: a few connections serve hundreds of requests at once,
-# which wait (up to the timeout) for a free one rather than fail.
-MAX_REDIS_CONNECTIONS = 32
 
 
 def connect(redis_url: str) -> redis.Redis:
-    pool = redis.BlockingConnectionPool.from_url(
-        redis_url,
-        max_connections=MAX_REDIS_CONNECTIONS,
-        timeout=REDIS_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-    )
-    return redis.Redis(connection_pool=pool)
+    return redis.Redis(connection_pool=connection_pool(redis_url))
 
 
 class RevocationCounters:
