@@ -18,6 +18,7 @@ from api_gateway.security_headers import CorsFromSettings, SecurityHeadersMiddle
 from common.api_docs import install_api_docs
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
+from common.telemetry import FASTAPI_TELEMETRY, flush_traces, start_tracing
 
 SERVICE_NAME = "api_gateway"
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -38,7 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         config = settings or Settings()
-        configure_logging(config.log_level)
+        configure_logging(config.log_level, config.log_format)
+        start_tracing(SERVICE_NAME)
         upstreams = upstreams_of(config)
         proxy = ServiceProxy(
             list(upstreams.values()),
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await proxy.aclose()
         await rate_limiter.aclose()
+        flush_traces()
 
     # /docs and /openapi.json describe the whole system, so FastAPI's own (gateway-only) are off.
     app = FastAPI(
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Or give an API key (`POST /auth/api-keys`) as `APIKeyHeader`, for what a key may do."
         ),
         lifespan=lifespan,
+        telemetry=FASTAPI_TELEMETRY,
         openapi_url=None,
         docs_url=None,
         redoc_url=None,

@@ -13,6 +13,7 @@ from common.db import Database, install_database_error_handlers
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
 from common.revocations import RevocationCounters, connect
+from common.telemetry import FASTAPI_TELEMETRY, flush_traces, start_tracing
 
 SERVICE_NAME = "auth_service"
 
@@ -21,7 +22,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         config = settings or Settings()
-        configure_logging(config.log_level)
+        configure_logging(config.log_level, config.log_format)
+        start_tracing(SERVICE_NAME)
         database = Database(
             config.database_url, config.worker_threads, background_workers=0, tls_ca_file=config.database_tls_ca_file
         )
@@ -41,9 +43,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if revocations is not None:
             await revocations.aclose()
         database.dispose()
+        flush_traces()
 
     # Swagger UI and ReDoc from the service itself (common/api_docs.py), not from a CDN.
-    app = FastAPI(title="Auth Service", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Auth Service",
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=FASTAPI_TELEMETRY,
+    )
     # Added first, so it runs inside the shared middleware: refusals are logged and counted too.
     app.add_middleware(SignInGate)
     install_http_conventions(app)

@@ -70,6 +70,8 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # `json`: one JSON object per line on stdout, for a log collector; `text` reads better in a terminal.
+    log_format: Literal["text", "json"] = "text"
     # One line per request, at this level; OFF saves its cost where a proxy in front logs requests.
     access_log_level: Literal["DEBUG", "INFO", "WARNING", "OFF"] = "INFO"
     # Requests in progress at once on this replica; the next is refused with 503 and Retry-After.

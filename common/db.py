@@ -17,13 +17,18 @@ from typing import TypeVar, cast
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import DateTime, Engine, create_engine, event, make_url, text
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from starlette.types import ExceptionHandler
+
+from common.telemetry import tracer, tracing_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +101,48 @@ def create_db_engine(url: str, pool_size: int, tls_ca_file: Path | None = None) 
     )
 
 
+def trace_statements(engine: Engine) -> None:
+    """A span for each SQL statement on `engine`, inside the request or event that runs it.
+
+    The statement's text is recorded with its placeholders, never the values bound to them.
+    """
+    if not tracing_enabled():
+        return
+    attributes = {"db.system.name": engine.dialect.name, "db.namespace": engine.url.database or ""}
+
+    def start(conn, cursor, statement: str, parameters, context, executemany: bool) -> None:
+        if context is None or not trace.get_current_span().get_span_context().is_valid:
+            return
+        operation = statement.split(None, 1)[0].upper() if statement.strip() else "SQL"
+        context.statement_span = tracer().start_span(
+            operation,
+            kind=SpanKind.CLIENT,
+            attributes={**attributes, "db.operation.name": operation, "db.query.text": statement},
+        )
+
+    def end(conn, cursor, statement: str, parameters, context, executemany: bool) -> None:
+        span = getattr(context, "statement_span", None)
+        if span is not None:
+            span.end()
+
+    def fail(exception_context: ExceptionContext) -> None:
+        span = getattr(exception_context.execution_context, "statement_span", None)
+        if span is not None:
+            span.set_status(StatusCode.ERROR, type(exception_context.original_exception).__name__)
+            span.end()
+
+    event.listen(engine, "before_cursor_execute", start)
+    event.listen(engine, "after_cursor_execute", end)
+    event.listen(engine, "handle_error", fail)
+
+
 class Database:
     """A service's engine and session factory, opened in its lifespan and disposed at shutdown."""
 
     def __init__(self, url: str, worker_threads: int, background_workers: int, tls_ca_file: Path | None) -> None:
         self.worker_threads = worker_threads
         self.engine = create_db_engine(url, worker_threads + background_workers, tls_ca_file)
+        trace_statements(self.engine)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self.session_factory, "before_commit", _mark_commit_started)
         # A read needs no transaction. psycopg2 opens one with a round trip of its own (BEGIN) and

@@ -11,6 +11,8 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from common.telemetry import tracing_enabled
+
 # Under the services' `--timeout-keep-alive 75`, so the client drops an idle connection first.
 KEEPALIVE_SECONDS = 30
 
@@ -26,7 +28,13 @@ def create_http_client(timeout: httpx.Timeout, max_connections: int = 100) -> ht
         connector = aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=KEEPALIVE_SECONDS)
         return aiohttp.ClientSession(connector=connector, trust_env=False)
 
-    return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(client=session), trust_env=False)
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(client=session)
+    if tracing_enabled():
+        # A client span per call, and the trace context in its headers for the service called.
+        from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
+
+        transport = AsyncOpenTelemetryTransport(transport)
+    return httpx.AsyncClient(timeout=timeout, transport=transport, trust_env=False)
 
 
 def was_never_sent(exc: httpx.HTTPError) -> bool:

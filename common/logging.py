@@ -1,11 +1,22 @@
+import json
 import logging
 import sys
 import traceback
+from datetime import UTC, datetime
 
 from common.request_id import RequestIdLogFilter
+from common.telemetry import trace_id_of_current_span
 from common.text import one_line
 
-LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] [%(request_id)s] %(message)s"
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] [%(request_id)s] [%(trace_id)s] %(message)s"
+
+
+class TraceIdLogFilter(logging.Filter):
+    """The current trace's id on every record (`-` outside a trace, or while tracing is off)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.trace_id = trace_id_of_current_span()
+        return True
 
 
 class OneLineFormatter(logging.Formatter):
@@ -36,6 +47,25 @@ class OneLineFormatter(logging.Formatter):
         return "\n".join("\t" + one_line(line) for line in stack_info.splitlines())
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record and per line: a traceback is a field, never lines of its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+            "trace_id": getattr(record, "trace_id", None),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def describe_exception(exc: BaseException, limit: int = 300) -> str:
     """`exc` in one line: its type, where it was raised, and the start of its message."""
     frames = traceback.extract_tb(exc.__traceback__)
@@ -46,17 +76,22 @@ def describe_exception(exc: BaseException, limit: int = 300) -> str:
     return f"{type(exc).__name__}{where}: {message}"
 
 
-def configure_logging(level: str) -> None:
-    """Send the service's own log records to stdout, where `docker logs` reads them."""
+def configure_logging(level: str, log_format: str) -> None:
+    """Send the service's own log records to stdout, where `docker logs` reads them.
+
+    `log_format` is `text` (one readable line per record) or `json` (one JSON object per line).
+    """
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(OneLineFormatter(LOG_FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else OneLineFormatter(LOG_FORMAT))
     handler.addFilter(RequestIdLogFilter())
+    handler.addFilter(TraceIdLogFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request; pika logs each reconnect with a traceback and returned messages
-    # with their bodies (user data). The services log what matters themselves.
-    for chatty in ("httpx", "httpcore"):
+    # httpx logs every request, and urllib3 (under the trace exporter) every export; pika logs each
+    # reconnect with a traceback and returned messages with their bodies (user data). The services
+    # log what matters themselves.
+    for chatty in ("httpx", "httpcore", "urllib3"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     logging.getLogger("pika").setLevel(logging.CRITICAL)
     # The services log each request themselves (`common.http.AccessLogMiddleware`, one line, its

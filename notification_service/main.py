@@ -10,6 +10,7 @@ from common.db import Database, install_database_error_handlers
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
 from common.remote_auth import AuthServiceClient
+from common.telemetry import FASTAPI_TELEMETRY, flush_traces, start_tracing
 from notification_service.config import Settings
 from notification_service.consumer import EventConsumer
 from notification_service.mailer import Mailer
@@ -24,7 +25,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         config = settings or Settings()
-        configure_logging(config.log_level)
+        configure_logging(config.log_level, config.log_format)
+        start_tracing(SERVICE_NAME)
         # One connection beyond the worker threads, for the consumer.
         database = Database(
             config.database_url, config.worker_threads, background_workers=1, tls_ca_file=config.database_tls_ca_file
@@ -61,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             config.dead_letter_queue,
             config.live_exchange,
             stream_hub.publish_threadsafe,
+            app.state.metrics_registry,
         )
+        consumer.report_connection("notification_event_consumer_connected", app.state.metrics_registry)
         app.state.settings = config
         app.state.database = database
         app.state.auth_client = auth_client
@@ -73,9 +77,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumer.stop()
         await auth_client.aclose()
         database.dispose()
+        flush_traces()
 
     # Swagger UI and ReDoc from the service itself (common/api_docs.py), not from a CDN.
-    app = FastAPI(title="Notification Service", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Notification Service",
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=FASTAPI_TELEMETRY,
+    )
     install_http_conventions(app)
     install_database_error_handlers(app)
     app.include_router(router)

@@ -8,8 +8,9 @@ from common.db import Database, install_database_error_handlers
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
 from common.remote_auth import AuthServiceClient
+from common.telemetry import FASTAPI_TELEMETRY, flush_traces, start_tracing
 from task_service.config import Settings
-from task_service.messaging import OutboxRelay
+from task_service.messaging import OutboxGauges, OutboxRelay
 from task_service.routes import router
 from task_service.services import TaskService
 
@@ -20,7 +21,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         config = settings or Settings()
-        configure_logging(config.log_level)
+        configure_logging(config.log_level, config.log_format)
+        start_tracing(SERVICE_NAME)
         # One connection beyond the worker threads, for the outbox relay.
         database = Database(
             config.database_url, config.worker_threads, background_workers=1, tls_ca_file=config.database_tls_ca_file
@@ -28,8 +30,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database.limit_worker_threads()
         auth_client = AuthServiceClient.from_settings(config, app.state.metrics_registry)
         relay = OutboxRelay(
-            database.session_factory, config.rabbitmq_url, config.events_exchange, config.outbox_poll_seconds
+            database.session_factory,
+            config.rabbitmq_url,
+            config.events_exchange,
+            config.outbox_poll_seconds,
+            app.state.metrics_registry,
         )
+        relay.report_connection("task_event_relay_connected", app.state.metrics_registry)
+        app.state.before_scrape.append(OutboxGauges(database, app.state.metrics_registry).measure)
         app.state.settings = config
         app.state.database = database
         app.state.auth_client = auth_client
@@ -40,9 +48,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         relay.stop()
         await auth_client.aclose()
         database.dispose()
+        flush_traces()
 
     # Swagger UI and ReDoc from the service itself (common/api_docs.py), not from a CDN.
-    app = FastAPI(title="Task Service", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Task Service",
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=FASTAPI_TELEMETRY,
+    )
     install_http_conventions(app)
     install_database_error_handlers(app)
     app.include_router(router)

@@ -13,7 +13,7 @@ from auth_service.schemas import PasswordChange, UserCreate
 from auth_service.security import PasswordHasher
 from common.config import ServiceSettings
 from common.http import install_http_conventions
-from common.logging import LOG_FORMAT, OneLineFormatter, describe_exception
+from common.logging import LOG_FORMAT, OneLineFormatter, TraceIdLogFilter, describe_exception
 from common.request_id import RequestIdLogFilter
 from common.text import header_safe, one_line
 from notification_service.schemas import TaskEventData
@@ -38,6 +38,7 @@ def log_output(message: str, *args, exc_info=None) -> str:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(OneLineFormatter(LOG_FORMAT))
     handler.addFilter(RequestIdLogFilter())
+    handler.addFilter(TraceIdLogFilter())
     logger = logging.getLogger("tests.one_line")
     logger.addHandler(handler)
     logger.propagate = False

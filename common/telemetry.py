@@ -1,0 +1,136 @@
+"""OpenTelemetry traces: one trace per client request, from the gateway to the notification log.
+
+Tracing is on when the standard variables name an OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` or
+`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), unless `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`;
+the exporter reads the rest of the `OTEL_*` variables itself (protocol headers, timeouts, batch
+sizes). Otherwise no SDK is installed: FastAPI's own telemetry then does nothing, and the services
+make no spans at all.
+
+Server spans come from FastAPI itself (`FastAPI(telemetry=...)`), which also honours a caller's
+`traceparent`. The services add client spans to their HTTP calls (`common.http_client`), database
+spans, and a producer and a consumer span around each event (`inject_into` / `extract_from` carry
+the context in the AMQP headers, and the outbox row keeps it until the relay publishes).
+"""
+
+import os
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
+
+from fastapi.telemetry import TelemetryConfig
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, TraceState
+from opentelemetry.util.types import Attributes
+
+TRACER_NAME = "task_manager"
+# Probes and scrapes arrive every few seconds: as traces they would bury the requests that matter.
+UNTRACED_PATHS = frozenset({"/health", "/metrics"})
+NO_TRACE = "-"
+
+
+def _is_untraced(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in UNTRACED_PATHS
+
+
+# FastAPI's request spans, for every service alike. They cost nothing while no SDK is installed.
+FASTAPI_TELEMETRY: TelemetryConfig = {"exclude": _is_untraced, "auto_configure": False}
+
+
+def export_configured(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the standard `OTEL_*` variables ask for traces to be exported over OTLP."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    if environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
+        return False
+    return bool(
+        environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+        or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    )
+
+
+def start_tracing(service_name: str, exporter: SpanExporter | None = None) -> bool:
+    """Install the process's tracer provider when export is configured (or `exporter` given); say if tracing is on.
+
+    `service_name` names the service in the traces unless `OTEL_SERVICE_NAME` does. A process
+    has one provider: a second call (another app in the same process, as in tests) keeps the first.
+    """
+    if tracing_enabled():
+        return True
+    if exporter is None:
+        if not export_configured():
+            return False
+        # Imported only when used: it brings protobuf and an HTTP client along.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()
+    attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
+    provider = TracerProvider(resource=Resource.create(attributes), sampler=ParentBased(root=EntryPointSampler()))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return True
+
+
+class EntryPointSampler(Sampler):
+    """A trace starts where work enters the system: a request, or an event consumed or published.
+
+    A database statement or an HTTP call with no trace around it (a health check's query, the
+    outbox relay's polling) would otherwise be a trace of its own every few seconds.
+    """
+
+    _ENTRY_KINDS = frozenset({SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.PRODUCER})
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        decision = Decision.RECORD_AND_SAMPLE if kind in self._ENTRY_KINDS else Decision.DROP
+        return SamplingResult(decision, attributes if decision is Decision.RECORD_AND_SAMPLE else None)
+
+    def get_description(self) -> str:
+        return "EntryPointSampler"
+
+
+def tracing_enabled() -> bool:
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def flush_traces() -> None:
+    """Export what is buffered, at shutdown (the provider also does so when the process exits)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.force_flush()
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer(TRACER_NAME)
+
+
+def current_trace_context() -> dict[str, str]:
+    """The current trace as W3C headers (`traceparent`, `tracestate`), empty outside any trace."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def context_from(carrier: Mapping[str, Any] | None) -> Context:
+    """The trace context W3C headers carry; an empty context for a message without (or with broken) ones."""
+    if not carrier:
+        return otel_context.Context()
+    return propagate.extract({key: value for key, value in carrier.items() if isinstance(value, str)})
+
+
+def trace_id_of_current_span() -> str:
+    """The current trace's id as 32 hex digits, as trace backends show it, or `-` outside any trace."""
+    span_context = trace.get_current_span().get_span_context()
+    return trace.format_trace_id(span_context.trace_id) if span_context.is_valid else NO_TRACE
