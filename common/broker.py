@@ -10,6 +10,7 @@ import threading
 
 import pika
 from pika.exceptions import AMQPError
+from prometheus_client import CollectorRegistry, Gauge
 
 from common.logging import describe_exception
 
@@ -45,6 +46,12 @@ class BrokerWorker:
 
     def start(self) -> None:
         self._thread.start()
+
+    def report_connection(self, metric_name: str, registry: CollectorRegistry) -> None:
+        """A gauge, 1 while the worker holds a connection to the broker and 0 otherwise."""
+        Gauge(
+            metric_name, f"1 while the {self.connection_name} is connected to RabbitMQ", registry=registry
+        ).set_function(lambda: float(self.connected))
 
     def stop(self) -> None:
         self.stopping.set()

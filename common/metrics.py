@@ -1,6 +1,7 @@
 """Prometheus metrics for every service: request counts and latencies by route, at GET /metrics."""
 
 import time
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -56,11 +57,19 @@ def _route_template(scope: Scope) -> str:
 
 
 def install_metrics(app: FastAPI) -> None:
-    """Request metrics; a service adds its own to `app.state.metrics_registry`."""
+    """Request metrics; a service adds its own to `app.state.metrics_registry`.
+
+    Values that must be measured (a query, say) go in `app.state.before_scrape`: coroutines run
+    at each scrape, so they are fresh whenever Prometheus reads them and cost nothing otherwise.
+    """
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
+    before_scrape: list[Callable[[], Awaitable[None]]] = []
+    app.state.before_scrape = before_scrape
     app.add_middleware(MetricsMiddleware, registry=registry)
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     async def metrics(request: Request) -> Response:
+        for measure in before_scrape:
+            await measure()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -15,17 +15,25 @@ holds, it costs one log line and never the consumer thread.
 
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from enum import StrEnum
 
 import pika
+from opentelemetry.trace import SpanKind, StatusCode
+from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
+from pika.spec import Basic, BasicProperties
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 
 from common.broker import BrokerWorker
 from common.logging import describe_exception
 from common.request_id import NO_REQUEST, current_request_id, usable
+from common.telemetry import context_from, tracer
+from notification_service.models import Notification
 from notification_service.notifier import Notifier
 from notification_service.schemas import LiveNotification, NotificationRead, TaskEvent
 
@@ -41,6 +49,17 @@ MAX_ATTEMPTS = 5
 UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, OSError)
 # Events being retried, at most this many remembered at once (the oldest are forgotten first).
 MAX_TRACKED_EVENTS = 10_000
+# How often the dead-letter queue's depth is read from the broker for the metric.
+DEAD_LETTER_DEPTH_EVERY_SECONDS = 15.0
+
+
+class Outcome(StrEnum):
+    """What became of a consumed message, as counted in `notification_events_consumed_total`."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead_lettered"
+    REQUEUED = "requeued"
 
 
 class EventConsumer(BrokerWorker):
@@ -56,6 +75,7 @@ class EventConsumer(BrokerWorker):
         dead_letter_queue: str,
         live_exchange: str,
         on_live_notification: Callable[[int, str], None],
+        registry: CollectorRegistry,
         retry_pause_seconds: float = RETRY_PAUSE_SECONDS,
     ) -> None:
         super().__init__(rabbitmq_url)
@@ -69,6 +89,18 @@ class EventConsumer(BrokerWorker):
         self._retry_pause_seconds = retry_pause_seconds
         # Failed attempts per event id, for events that failed for a reason of their own.
         self._attempts: OrderedDict[str, int] = OrderedDict()
+        consumed = Counter(
+            "notification_events_consumed",
+            "Task events consumed, by what became of them",
+            ["outcome"],
+            registry=registry,
+        )
+        self._consumed = {outcome: consumed.labels(outcome.value) for outcome in Outcome}
+        self._dead_letter_depth = Gauge(
+            "notification_dead_letter_queue_messages",
+            "Messages waiting in the dead-letter queue, as last read from the broker",
+            registry=registry,
+        )
 
     def serve(self, connection: pika.BlockingConnection) -> None:
         channel = connection.channel()
@@ -79,10 +111,15 @@ class EventConsumer(BrokerWorker):
         channel.queue_bind(live_queue, self._live_exchange)
         channel.basic_consume(live_queue, self._on_live_message, auto_ack=True)
         logger.info("Consuming task events from queue %r", self._queue)
+        depth_read_at = 0.0
         while not self.stopping.is_set():
+            if time.monotonic() - depth_read_at >= DEAD_LETTER_DEPTH_EVERY_SECONDS:
+                depth = channel.queue_declare(self._dead_letter_queue, passive=True).method.message_count
+                self._dead_letter_depth.set(depth)
+                depth_read_at = time.monotonic()
             connection.process_data_events(time_limit=0.5)
 
-    def _declare_topology(self, channel) -> None:
+    def _declare_topology(self, channel: BlockingChannel) -> None:
         channel.exchange_declare(self._exchange, exchange_type="topic", durable=True)
         channel.exchange_declare(self._dead_letter_exchange, exchange_type="fanout", durable=True)
         channel.queue_declare(self._dead_letter_queue, durable=True)
@@ -93,24 +130,46 @@ class EventConsumer(BrokerWorker):
         channel.queue_bind(self._queue, self._exchange, routing_key="task.*")
         channel.exchange_declare(self._live_exchange, exchange_type="fanout", durable=True)
 
-    def _on_message(self, channel, method, properties, body: bytes) -> None:
+    def _on_message(
+        self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> None:
         # The request that caused the event, so this service's log lines about it carry its id
         # (only when it is a sane one: it lands in every log line).
         correlation_id = properties.correlation_id
         sane = isinstance(correlation_id, str) and usable(correlation_id) == correlation_id
         token = current_request_id.set(correlation_id if sane else NO_REQUEST)
-        try:
-            self._process(channel, method, properties, body)
-        except AMQPError:
-            raise  # The channel or connection is gone: the worker reconnects, the broker redelivers.
-        except Exception as exc:
-            # A last resort: nothing a message holds may stop this thread.
-            logger.error("Dead-lettering message %s: %s", _message_id(properties), describe_exception(exc))
-            channel.basic_nack(method.delivery_tag, requeue=False)
-        finally:
-            current_request_id.reset(token)
+        # The message's headers carry the trace of the request that made the event.
+        with tracer().start_as_current_span(
+            f"process {self._queue}",
+            context=context_from(properties.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": method.exchange,
+                "messaging.rabbitmq.destination.routing_key": method.routing_key,
+                "messaging.message.id": properties.message_id[:64] if isinstance(properties.message_id, str) else "",
+            },
+        ) as span:
+            try:
+                outcome = self._process(channel, method, properties, body)
+            except AMQPError:
+                raise  # The channel or connection is gone: the worker reconnects, the broker redelivers.
+            except Exception as exc:
+                # A last resort: nothing a message holds may stop this thread.
+                logger.error("Dead-lettering message %s: %s", _message_id(properties), describe_exception(exc))
+                channel.basic_nack(method.delivery_tag, requeue=False)
+                outcome = Outcome.DEAD_LETTERED
+            finally:
+                current_request_id.reset(token)
+            span.set_attribute("task_manager.event.outcome", outcome.value)
+            if outcome is Outcome.DEAD_LETTERED:
+                span.set_status(StatusCode.ERROR, "dead-lettered")
+            self._consumed[outcome].inc()
 
-    def _process(self, channel, method, properties, body: bytes) -> None:
+    def _process(
+        self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> Outcome:
         if len(body) > MAX_MESSAGE_BYTES:
             logger.error(
                 "Dead-lettering message %s from %r: %d bytes, more than any task event (%d)",
@@ -120,7 +179,7 @@ class EventConsumer(BrokerWorker):
                 MAX_MESSAGE_BYTES,
             )
             channel.basic_nack(method.delivery_tag, requeue=False)
-            return
+            return Outcome.DEAD_LETTERED
         try:
             event = TaskEvent.model_validate_json(body)
         except ValidationError as exc:
@@ -134,7 +193,7 @@ class EventConsumer(BrokerWorker):
                 ".".join(str(part) for part in first["loc"]) or "the body",
             )
             channel.basic_nack(method.delivery_tag, requeue=False)
-            return
+            return Outcome.DEAD_LETTERED
         event_id = str(event.event_id)
         try:
             notification = self._notifier.handle(event)
@@ -142,22 +201,23 @@ class EventConsumer(BrokerWorker):
             logger.error("Dead-lettering event %s: the database refuses it (%s)", event_id, type(exc).__name__)
             self._attempts.pop(event_id, None)
             channel.basic_nack(method.delivery_tag, requeue=False)
-            return
+            return Outcome.DEAD_LETTERED
         except UNAVAILABLE_ERRORS as exc:
             logger.error("Could not record event %s; it will be redelivered (%s)", event_id, describe_exception(exc))
             # Pausing inside pika keeps heartbeats going and stops a hot redelivery loop.
             channel.connection.sleep(self._retry_pause_seconds)
             channel.basic_nack(method.delivery_tag, requeue=True)
-            return
+            return Outcome.REQUEUED
         except Exception as exc:
-            self._retry_or_dead_letter(channel, method, event_id, exc)
-            return
+            return self._retry_or_dead_letter(channel, method, event_id, exc)
         self._attempts.pop(event_id, None)
         channel.basic_ack(method.delivery_tag)
-        if notification is not None:
-            self._announce(channel, notification)
+        if notification is None:
+            return Outcome.DUPLICATE
+        self._announce(channel, notification)
+        return Outcome.STORED
 
-    def _announce(self, channel, notification) -> None:
+    def _announce(self, channel: BlockingChannel, notification: Notification) -> None:
         """Tell every replica's live streams; the event is settled already, whatever happens here."""
         try:
             live = {
@@ -170,12 +230,14 @@ class EventConsumer(BrokerWorker):
             return
         channel.basic_publish(self._live_exchange, "", body)
 
-    def _retry_or_dead_letter(self, channel, method, event_id: str, exc: Exception) -> None:
+    def _retry_or_dead_letter(
+        self, channel: BlockingChannel, method: Basic.Deliver, event_id: str, exc: Exception
+    ) -> Outcome:
         attempts = self._attempts.pop(event_id, 0) + 1
         if attempts >= MAX_ATTEMPTS:
             logger.error("Dead-lettering event %s: failed %d times (%s)", event_id, attempts, describe_exception(exc))
             channel.basic_nack(method.delivery_tag, requeue=False)
-            return
+            return Outcome.DEAD_LETTERED
         self._attempts[event_id] = attempts
         while len(self._attempts) > MAX_TRACKED_EVENTS:
             self._attempts.popitem(last=False)
@@ -188,8 +250,11 @@ class EventConsumer(BrokerWorker):
         )
         channel.connection.sleep(self._retry_pause_seconds)
         channel.basic_nack(method.delivery_tag, requeue=True)
+        return Outcome.REQUEUED
 
-    def _on_live_message(self, channel, method, properties, body: bytes) -> None:
+    def _on_live_message(
+        self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> None:
         # Auto-acknowledged: a live message that is not one is simply dropped, with one log line.
         try:
             if len(body) > MAX_MESSAGE_BYTES:
@@ -205,5 +270,5 @@ class EventConsumer(BrokerWorker):
             logger.error("Dropped a live notification for user %s: %s", live.user_id, describe_exception(exc))
 
 
-def _message_id(properties: pika.BasicProperties) -> str:
+def _message_id(properties: BasicProperties) -> str:
     return repr(properties.message_id[:64]) if isinstance(properties.message_id, str) else "without an id"

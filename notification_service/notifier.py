@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.db import utcnow
 from common.request_id import current_request_id
+from common.telemetry import trace_id_of_current_span
 from notification_service.mailer import Mailer
 from notification_service.models import Notification
 from notification_service.schemas import TaskEvent
@@ -57,6 +58,7 @@ class NotificationLog:
                 "status": event.data.status,
                 "message": message,
                 "request_id": current_request_id.get(),
+                "trace_id": trace_id_of_current_span(),
             }
         )
         with self._lock:

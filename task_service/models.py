@@ -45,6 +45,8 @@ class OutboxEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     # The id of the request that made the change, sent as the message's correlation_id.
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # The request's trace as W3C headers in JSON, so the relay publishes the event inside that trace.
+    trace_context: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

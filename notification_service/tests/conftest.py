@@ -76,10 +76,18 @@ def publish(settings: Settings) -> Iterator[Callable[..., None]]:
     channel = connection.channel()
     channel.exchange_declare(settings.events_exchange, exchange_type="topic", durable=True)
 
-    def send(body: dict | bytes, routing_key: str = "task.created", message_id: str | None = None) -> None:
+    def send(
+        body: dict | bytes,
+        routing_key: str = "task.created",
+        message_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         properties = pika.BasicProperties(
-            content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent, message_id=message_id
+            content_type="application/json",
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=message_id,
+            headers=headers,
         )
         channel.basic_publish(settings.events_exchange, routing_key, payload, properties)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pika
 import pytest
 from aiosmtpd.controller import Controller
+from prometheus_client import CollectorRegistry
 
 from common.db import Database
 from notification_service.consumer import MAX_ATTEMPTS, MAX_MESSAGE_BYTES, EventConsumer
@@ -81,6 +82,7 @@ def start_consumer(database: Database, tmp_path: Path) -> Iterator[Callable[...,
             running.dead_letter_queue,
             running.live_exchange,
             lambda user_id, notification: running.live.append((user_id, notification)),
+            CollectorRegistry(),
             retry_pause_seconds=0.05,
         )
         running.consumer.start()
