@@ -5,8 +5,10 @@ databases, nginx (the reference proxy) on 18690 in front of the task service, an
 service at the production bcrypt cost on 18621. One user with 20 tasks; then, in one run:
 
 - the authenticated first page, `GET /tasks/?limit=20`, with wrk at 1, 16, 64 and 256
-  connections, the three targets interleaved: throughput, latency, errors and non-2xx, and the
-  CPU milliseconds per request of every process (from /proc);
+  connections, the targets interleaved: throughput, latency, errors and non-2xx, and the CPU
+  milliseconds per request of every process (from /proc). The fourth target is a second gateway,
+  task and auth service (18640-18642) with tracing on, exporting every span over OTLP to a
+  receiver that acknowledges and discards them: the cost of tracing, beside the same path without;
 - 256 connections through the gateway for BENCH_SUSTAINED_SECONDS;
 - 100 requests at once from one freshly signed-in user (every token check a cache miss);
 - 200 wrong-password logins at once at bcrypt cost 12, while another user's token is checked;
@@ -32,13 +34,16 @@ os.environ.setdefault("E2E_REPLICAS", "1")
 
 import httpx
 
-from tests.e2e.stack import Stack, start_stack
+from tests.e2e.otlp_receiver import OtlpReceiver
+from tests.e2e.stack import Stack, environments, start_stack
 from tests.helpers import ROOT, RunningService, auth_service_env, register_and_login
 
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / ".run" / "bench"
 NGINX_PORT = 18690
 COSTLY_AUTH_PORT = 18621
+TRACED_PORTS = {"gateway": 18640, "auth": 18641, "task": 18642}
+OTLP_PORT = 18697
 CONNECTIONS = (1, 16, 64, 256)
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 SUSTAINED_SECONDS = int(os.environ.get("BENCH_SUSTAINED_SECONDS", "60"))
@@ -264,6 +269,33 @@ async def stream_flood(gateway: str, auth: str) -> dict:
     }
 
 
+def start_traced_path(stack: Stack, otlp_endpoint: str) -> dict[str, RunningService]:
+    """A gateway, task and auth service like the stack's, with tracing on, on the same data."""
+    stack_env = environments(stack.notification_log)
+    traced = {name: f"http://127.0.0.1:{port}" for name, port in TRACED_PORTS.items()}
+    settings = {
+        "auth": stack_env["auth"],
+        "task": {**stack_env["task"], "AUTH_SERVICE_URL": traced["auth"]},
+        "gateway": {
+            **stack_env["gateway"],
+            "AUTH_SERVICE_URL": traced["auth"],
+            "TASK_SERVICE_URL": traced["task"],
+        },
+    }
+    modules = {"gateway": "api_gateway.main", "auth": "auth_service.main", "task": "task_service.main"}
+    services = {}
+    try:
+        for name in ("auth", "task", "gateway"):
+            # The exporter's defaults otherwise, as in production (batches every 5 s, or of 512 spans).
+            env = {"ENVIRONMENT": "test", **settings[name], "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint}
+            services[name] = RunningService(modules[name], TRACED_PORTS[name], env).wait_until_healthy()
+    except BaseException:
+        for service in services.values():
+            service.stop()
+        raise
+    return services
+
+
 def give_tasks(task_url: str, user: dict, count: int) -> None:
     for n in range(count):
         httpx.post(f"{task_url}/tasks/", headers=user["headers"], json={"title": f"Task {n}"}).raise_for_status()
@@ -273,6 +305,10 @@ def targets(runs: list[WrkRun], sustained: WrkRun, scenarios: dict) -> list[tupl
     by = {(run.target, run.connections): run for run in runs}
     direct16, nginx16, gateway16 = by[("direct", 16)], by[("nginx", 16)], by[("gateway", 16)]
     burst, flood = scenarios["login_burst"], scenarios["stream_flood"]
+    traced16 = by[("gateway traced", 16)]
+    path_cpu, traced_path_cpu = (
+        sum(run.cpu_ms_per_request[name] for name in ("gateway", "task", "auth")) for run in (gateway16, traced16)
+    )
     return [
         ("task service CPU per request (direct, 16)", "<= 2.5 ms", f"{direct16.cpu_ms_per_request['task']} ms",
          direct16.cpu_ms_per_request["task"] <= 2.5),
@@ -299,6 +335,11 @@ def targets(runs: list[WrkRun], sustained: WrkRun, scenarios: dict) -> list[tupl
          flood["list_during_p95_ms"] <= 2 * flood["list_idle_p95_ms"] and flood["list_during_errors"] == 0),
         ("100 at once from one user", "all 200", json.dumps(scenarios["hundred_at_once"]["statuses"]),
          scenarios["hundred_at_once"]["statuses"] == {"200": 100}),
+        ("tracing on: CPU per request, gateway + task + auth / off (16)", "<= 1.5",
+         f"{traced_path_cpu:.2f} / {path_cpu:.2f} ms = {traced_path_cpu / path_cpu:.2f}",
+         traced_path_cpu <= 1.5 * path_cpu),
+        ("tracing on: throughput / off (16)", ">= 0.7", f"{traced16.rps / gateway16.rps:.2f}",
+         traced16.rps / gateway16.rps >= 0.7),
     ]  # fmt: skip
 
 
@@ -333,7 +374,10 @@ def main() -> None:
             raise SystemExit(f"{tool} is not installed (make bench installs it from Debian's packages as root)")
     stack: Stack = start_stack()
     nginx = costly_auth = None
+    receiver = OtlpReceiver(OTLP_PORT, keep=False).start()
+    traced: dict[str, RunningService] = {}
     try:
+        traced = start_traced_path(stack, receiver.endpoint)
         nginx = start_nginx(int(stack.url("task").rsplit(":", 1)[1]))
         costly_auth = RunningService(
             "auth_service.main", COSTLY_AUTH_PORT, {**auth_service_env(), "BCRYPT_ROUNDS": "12"}
@@ -344,19 +388,22 @@ def main() -> None:
             "gateway": stack.services["gateway"].process.pid,
             "nginx": nginx.pid,
         }
+        traced_pids = {**{name: service.process.pid for name, service in traced.items()}, "nginx": nginx.pid}
         user = register_and_login(stack.url("auth"), "bench")
         give_tasks(stack.url("task"), user, 20)
         urls = {
             "direct": stack.url("task") + LIST_PATH,
             "nginx": f"http://127.0.0.1:{NGINX_PORT}{LIST_PATH}",
             "gateway": stack.url("gateway") + LIST_PATH,
+            "gateway traced": traced["gateway"].base_url + LIST_PATH,
         }
-        for url in urls.values():
-            wrk("warm-up", url, 16, 2, user["token"], pids)
+        pids_of = {target: traced_pids if target == "gateway traced" else pids for target in urls}
+        for target, url in urls.items():
+            wrk("warm-up", url, 16, 2, user["token"], pids_of[target])
         runs = []
         for connections in CONNECTIONS:
             for target, url in urls.items():
-                runs.append(wrk(target, url, connections, SECONDS, user["token"], pids))
+                runs.append(wrk(target, url, connections, SECONDS, user["token"], pids_of[target]))
                 print(f"{target:8} {connections:4} connections: {runs[-1].rps:8.0f} req/s", flush=True)
         sustained = wrk("gateway (sustained)", urls["gateway"], 256, SUSTAINED_SECONDS, user["token"], pids)
         print(f"gateway, 256 connections for {SUSTAINED_SECONDS} s: {sustained.rps:.0f} req/s", flush=True)
@@ -371,6 +418,9 @@ def main() -> None:
             nginx.wait(10)
         if costly_auth is not None:
             costly_auth.stop()
+        for service in traced.values():
+            service.stop()
+        receiver.stop()
         stack.stop()
     checks = targets(runs, sustained, scenarios)
     machine = f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"

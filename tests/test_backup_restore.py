@@ -90,6 +90,6 @@ def test_a_restore_brings_back_exactly_what_the_backup_held(tmp_path):
     manifest = json.loads((tmp_path / folder.rsplit("/", 1)[1] / "manifest.json").read_text())
     assert {name: entry["revision"] for name, entry in manifest["databases"].items()} == {
         "auth": "0003",
-        "tasks": "0003",
+        "tasks": "0004",
         "notifications": "0001",
     }

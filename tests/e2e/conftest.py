@@ -2,13 +2,24 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.stack import Stack, start_stack
+from tests.e2e.otlp_receiver import OtlpReceiver
+from tests.e2e.stack import OTLP_PORT, Stack, start_stack
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def traces() -> Iterator[OtlpReceiver]:
+    """What the stack's services export: the suite runs with tracing on, as it is in production."""
+    receiver = OtlpReceiver(OTLP_PORT).start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(traces: OtlpReceiver) -> Iterator[Stack]:
     """All four services as real uvicorn processes, as `make dev` runs them, on test ports and data."""
-    running = start_stack()
+    running = start_stack(traces.endpoint)
     try:
         yield running
     finally:

@@ -72,9 +72,20 @@ class Stack:
             service.stop()
 
 
-def environments(notification_log: Path) -> dict[str, dict[str, str]]:
+# Where an OTLP receiver listens for the stack's traces, when it has one.
+OTLP_PORT = PORT_BASE + 97
+
+
+def tracing_env(otlp_endpoint: str | None) -> dict[str, str]:
+    if otlp_endpoint is None:
+        return {}
+    # Spans are sent every tenth of a second, so a test waits for them no longer than that.
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+
+
+def environments(notification_log: Path, otlp_endpoint: str | None = None) -> dict[str, dict[str, str]]:
     auth_urls = urls_of("auth")
-    return {
+    services = {
         "auth": auth_service_env(),
         "task": {
             "TASK_DATABASE_URL": TASK_DATABASE_URL,
@@ -102,9 +113,11 @@ def environments(notification_log: Path) -> dict[str, dict[str, str]]:
             "REGISTER_RATE_LIMIT": "100000/minute",
         },
     }
+    return {name: {**env, **tracing_env(otlp_endpoint)} for name, env in services.items()}
 
 
-def start_stack() -> Stack:
+def start_stack(otlp_endpoint: str | None = None) -> Stack:
+    """The stack, its traces sent to `otlp_endpoint` when given (OTLP/HTTP)."""
     for service, url in [
         ("auth_service", AUTH_DATABASE_URL),
         ("task_service", TASK_DATABASE_URL),
@@ -116,7 +129,7 @@ def start_stack() -> Stack:
     notification_log.unlink(missing_ok=True)
     stack = Stack(notification_log)
     try:
-        for name, env in environments(notification_log).items():
+        for name, env in environments(notification_log, otlp_endpoint).items():
             for replica in range(REPLICAS):
                 key = name if replica == 0 else f"{name}-{replica + 1}"
                 stack.services[key] = RunningService(

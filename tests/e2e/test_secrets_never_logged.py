@@ -1,0 +1,84 @@
+"""No password, token or API key in any log line, even at LOG_LEVEL=DEBUG with tracing on.
+
+A gateway, an auth service and a task service of their own, at DEBUG, beside the suite's stack
+(on its databases, broker and trace receiver): signing up, in and out, changing the password,
+and using a bearer token and an API key through the gateway leave no secret in their output.
+"""
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.otlp_receiver import OtlpReceiver
+from tests.e2e.stack import PORT_BASE, Stack, tracing_env
+from tests.helpers import RABBITMQ_URL, TASK_DATABASE_URL, RunningService, auth_service_env
+
+GATEWAY_PORT, AUTH_PORT, TASK_PORT = PORT_BASE + 90, PORT_BASE + 91, PORT_BASE + 92
+
+
+@pytest.fixture(scope="module")
+def debug_services(stack: Stack, traces: OtlpReceiver) -> Iterator[dict[str, RunningService]]:
+    debug = {"LOG_LEVEL": "DEBUG", "ACCESS_LOG_LEVEL": "DEBUG", **tracing_env(traces.endpoint)}
+    auth = RunningService("auth_service.main", AUTH_PORT, {**auth_service_env(), **debug})
+    task = RunningService(
+        "task_service.main",
+        TASK_PORT,
+        {
+            "TASK_DATABASE_URL": TASK_DATABASE_URL,
+            "RABBITMQ_URL": RABBITMQ_URL,
+            "AUTH_SERVICE_URL": auth.base_url,
+            "ENVIRONMENT": "test",
+            # Events go to an exchange of their own, where no consumer waits: only the logs matter here.
+            "EVENTS_EXCHANGE": f"task_events.debug-{uuid.uuid4().hex[:8]}",
+            **debug,
+        },
+    )
+    gateway = RunningService(
+        "api_gateway.main",
+        GATEWAY_PORT,
+        {
+            "AUTH_SERVICE_URL": auth.base_url,
+            "TASK_SERVICE_URL": task.base_url,
+            # The gateway is healthy only with every service behind it: the suite's notification service.
+            "NOTIFICATION_SERVICE_URL": stack.url("notification"),
+            "ENVIRONMENT": "test",
+            **debug,
+        },
+    )
+    services = {"auth": auth, "task": task, "gateway": gateway}
+    try:
+        for service in services.values():
+            service.wait_until_healthy()
+        yield services
+    finally:
+        for service in services.values():
+            service.stop()
+
+
+def test_signing_in_and_out_and_using_a_token_and_a_key_logs_no_secret(debug_services):
+    gateway = debug_services["gateway"].base_url
+    name = f"secretive_{uuid.uuid4().hex[:10]}"
+    password, new_password = f"pw-{uuid.uuid4().hex}", f"pw-{uuid.uuid4().hex}"
+    with httpx.Client(base_url=gateway, timeout=10) as client:
+        client.post("/auth/register", json={"username": name, "email": f"{name}@example.com", "password": password})
+        client.post("/auth/login", data={"username": name, "password": "wrong-" + password})
+        token = client.post("/auth/login", data={"username": name, "password": password}).json()["access_token"]
+        signed_in = {"Authorization": f"Bearer {token}"}
+        key = client.post("/auth/api-keys", headers=signed_in, json={"name": "debug"}).json()["key"]
+        assert client.post("/tasks", headers=signed_in, json={"title": "By token"}).status_code == 201
+        assert client.post("/tasks", headers={"X-API-Key": key}, json={"title": "By key"}).status_code == 201
+        changed = client.post(
+            "/auth/me/password",
+            headers=signed_in,
+            json={"current_password": password, "new_password": new_password},
+        )
+        assert changed.status_code == 204, changed.text
+        assert client.get("/tasks", headers=signed_in).status_code == 401
+
+    for name, service in debug_services.items():
+        output = service.log_path.read_text()
+        assert "DEBUG" in output, f"{name} logged nothing at DEBUG: the test would prove nothing"
+        for secret in (password, new_password, token, key):
+            assert secret not in output, f"{name} logged a secret"
