@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 SERVICES_WITH_DATABASES := auth_service task_service notification_service
 REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notification_service api_gateway,$(s)/requirements.txt)
 
-.PHONY: help install client-tools bench-tools dev test test-fast fuzz lint migrate bench backup restore postman clean secrets k8s-secret
+.PHONY: help install client-tools bench-tools observability dev test test-fast fuzz lint migrate bench backup restore postman clean secrets k8s-secret
 
 help:
 	@echo "make dev    run the four services on :8000-:8003, the gateway also on https://localhost:8443 (Ctrl-C stops them)"
@@ -19,6 +19,7 @@ help:
 	@echo "make postman  rebuild Task_Manager_API.postman_collection.json from postman/"
 	@echo "make secrets  random passwords and JWT key under secrets/ (kept if present) for docker-compose.prod.yml"
 	@echo "make k8s-secret  create the Kubernetes Secret task-manager-secrets from them (kubectl)"
+	@echo "make observability  docker compose with Prometheus, Grafana (localhost:3000) and Jaeger, tracing on"
 
 $(VENV)/.installed: $(REQUIREMENTS)
 	test -x $(PYTHON) || $(PYTHON_BIN) -m venv $(VENV)
@@ -43,6 +44,10 @@ client-tools:
 			echo "missing: $$missing (install curl, the PostgreSQL and MariaDB/MySQL clients, chromium and chromium-driver)"; exit 1; \
 		fi; \
 	fi
+
+# The whole system with the monitoring stack (docs/observability.md), every service sending its traces to Jaeger.
+observability:
+	OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318 docker compose --profile observability up -d --build
 
 migrate: $(VENV)/.installed
 	@for service in $(SERVICES_WITH_DATABASES); do \
