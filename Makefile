@@ -34,16 +34,22 @@ install: $(VENV)/.installed node_modules/.installed
 
 # Command-line tools the tests and scripts call; installed from Debian's packages when missing and root.
 # chromium and chromedriver (packages chromium, chromium-driver): the browser test of the API docs.
-CLIENT_TOOLS := curl pg_dump psql mysqldump mysql chromium chromedriver
+# promtool (package prometheus, without its node exporter): the checks of deploy/observability. On a machine whose
+# init system lets packages start their daemons, installing it starts a Prometheus server, which is stopped again.
+# rabbitmqctl comes with the RabbitMQ server the tests run against, so it is never installed here.
+CLIENT_TOOLS := curl pg_dump psql mysqldump mysql chromium chromedriver promtool rabbitmqctl
 client-tools:
-	@missing=$$(for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || echo $$tool; done); \
+	@missing=$$(for tool in $(filter-out rabbitmqctl,$(CLIENT_TOOLS)); do command -v $$tool >/dev/null || echo $$tool; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && apt-get install -y -qq curl postgresql-client mariadb-client chromium chromium-driver; \
+			apt-get update -qq && apt-get install -y -qq curl postgresql-client mariadb-client chromium chromium-driver \
+			&& apt-get install -y -qq --no-install-recommends prometheus || exit 1; \
+			if /etc/init.d/prometheus status >/dev/null 2>&1; then /etc/init.d/prometheus stop; fi; \
 		else \
-			echo "missing: $$missing (install curl, the PostgreSQL and MariaDB/MySQL clients, chromium and chromium-driver)"; exit 1; \
+			echo "missing: $$missing (install curl, the PostgreSQL and MariaDB/MySQL clients, chromium, chromium-driver and prometheus)"; exit 1; \
 		fi; \
-	fi
+	fi; \
+	command -v rabbitmqctl >/dev/null || { echo "missing: rabbitmqctl (it comes with the RabbitMQ server: install and start rabbitmq-server on this machine)"; exit 1; }
 
 # The whole system with the monitoring stack (docs/observability.md), every service sending its traces to Jaeger.
 observability:
