@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 SERVICES_WITH_DATABASES := auth_service task_service notification_service
 REQUIREMENTS := requirements-dev.txt $(foreach s,auth_service task_service notification_service api_gateway,$(s)/requirements.txt)
 
-.PHONY: help install client-tools bench-tools dev test test-fast fuzz lint migrate bench backup restore postman clean secrets k8s-secret
+.PHONY: help install client-tools bench-tools observability dev test test-fast fuzz lint migrate bench backup restore postman clean secrets k8s-secret
 
 help:
 	@echo "make dev    run the four services on :8000-:8003, the gateway also on https://localhost:8443 (Ctrl-C stops them)"
@@ -19,6 +19,7 @@ help:
 	@echo "make postman  rebuild Task_Manager_API.postman_collection.json from postman/"
 	@echo "make secrets  random passwords and JWT key under secrets/ (kept if present) for docker-compose.prod.yml"
 	@echo "make k8s-secret  create the Kubernetes Secret task-manager-secrets from them (kubectl)"
+	@echo "make observability  docker compose with Prometheus, Grafana (localhost:3000) and Jaeger, tracing on"
 
 $(VENV)/.installed: $(REQUIREMENTS)
 	test -x $(PYTHON) || $(PYTHON_BIN) -m venv $(VENV)
@@ -33,16 +34,26 @@ install: $(VENV)/.installed node_modules/.installed
 
 # Command-line tools the tests and scripts call; installed from Debian's packages when missing and root.
 # chromium and chromedriver (packages chromium, chromium-driver): the browser test of the API docs.
-CLIENT_TOOLS := curl pg_dump psql mysqldump mysql chromium chromedriver
+# promtool (package prometheus, without its node exporter): the checks of deploy/observability. On a machine whose
+# init system lets packages start their daemons, installing it starts a Prometheus server, which is stopped again.
+# rabbitmqctl comes with the RabbitMQ server the tests run against, so it is never installed here.
+CLIENT_TOOLS := curl pg_dump psql mysqldump mysql chromium chromedriver promtool rabbitmqctl
 client-tools:
-	@missing=$$(for tool in $(CLIENT_TOOLS); do command -v $$tool >/dev/null || echo $$tool; done); \
+	@missing=$$(for tool in $(filter-out rabbitmqctl,$(CLIENT_TOOLS)); do command -v $$tool >/dev/null || echo $$tool; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && apt-get install -y -qq curl postgresql-client mariadb-client chromium chromium-driver; \
+			apt-get update -qq && apt-get install -y -qq curl postgresql-client mariadb-client chromium chromium-driver \
+			&& apt-get install -y -qq --no-install-recommends prometheus || exit 1; \
+			if /etc/init.d/prometheus status >/dev/null 2>&1; then /etc/init.d/prometheus stop; fi; \
 		else \
-			echo "missing: $$missing (install curl, the PostgreSQL and MariaDB/MySQL clients, chromium and chromium-driver)"; exit 1; \
+			echo "missing: $$missing (install curl, the PostgreSQL and MariaDB/MySQL clients, chromium, chromium-driver and prometheus)"; exit 1; \
 		fi; \
-	fi
+	fi; \
+	command -v rabbitmqctl >/dev/null || { echo "missing: rabbitmqctl (it comes with the RabbitMQ server: install and start rabbitmq-server on this machine)"; exit 1; }
+
+# The whole system with the monitoring stack (docs/observability.md), every service sending its traces to Jaeger.
+observability:
+	OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318 docker compose --profile observability up -d --build
 
 migrate: $(VENV)/.installed
 	@for service in $(SERVICES_WITH_DATABASES); do \
