@@ -19,3 +19,9 @@ def setting_names(service: str) -> set[str]:
     settings = settings_class(service)
     names = {name for field_name in settings.model_fields for name in env_name(settings, field_name)}
     return names | {name + FILE_SUFFIX for name in names}
+
+
+def application_settings(variables: dict[str, str]) -> set[str]:
+    """The variables a service's Settings must declare: all but OpenTelemetry's standard `OTEL_*`,
+    which its SDK reads itself (common/telemetry.py)."""
+    return {variable for variable in variables if not variable.startswith("OTEL_")}

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from pydantic_settings import SettingsError
 
-from tests.deploy.service_settings import env_name, setting_names, settings_class
+from tests.deploy.service_settings import application_settings, env_name, setting_names, settings_class
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -311,9 +311,7 @@ def test_notification_image_owns_its_log_directory():
 
 @pytest.mark.parametrize("name", sorted(APP_PORTS))
 def test_compose_gives_each_service_only_settings_it_reads(services, name):
-    given = set(environment(services[name]))
-
-    assert given - setting_names(name) == set()
+    assert application_settings(environment(services[name])) - setting_names(name) == set()
 
 
 @pytest.mark.parametrize("name", sorted(APP_PORTS))

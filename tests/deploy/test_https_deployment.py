@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.deploy.service_settings import setting_names
+from tests.deploy.service_settings import application_settings, setting_names
 from tests.deploy.test_deployment_files import (
     COMPOSE_FILE,
     ROOT,
@@ -67,7 +67,7 @@ def test_it_is_the_gateway_image_with_the_gateway_settings_plus_tls(gateway, htt
     env = environment(https)
     # Whatever the plain gateway is given, this one is too (keep them in step).
     assert {k: v for k, v in env.items() if k not in TLS_SETTINGS} == environment(gateway)
-    assert set(env) <= setting_names("api_gateway")
+    assert application_settings(env) <= setting_names("api_gateway")
 
 
 def test_it_serves_tls_on_the_https_port_from_the_mounted_files(https):
