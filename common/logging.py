@@ -100,3 +100,9 @@ def configure_logging(level: str, log_format: str) -> None:
     uvicorn_access = logging.getLogger("uvicorn.access")
     uvicorn_access.handlers[:] = []
     uvicorn_access.propagate = False
+    # uvicorn's own records (start-up, shutdown, errors) in the service's format too, JSON included.
+    # Only the two it prints before the application starts keep uvicorn's.
+    for name in ("uvicorn", "uvicorn.error"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers[:] = []
+        uvicorn_logger.propagate = True

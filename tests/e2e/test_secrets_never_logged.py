@@ -3,8 +3,11 @@
 A gateway, an auth service and a task service of their own, at DEBUG, beside the suite's stack
 (on its databases, broker and trace receiver): signing up, in and out, changing the password,
 and using a bearer token and an API key through the gateway leave no secret in their output.
+The task service logs JSON (LOG_FORMAT=json), one object per line.
 """
 
+import json
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -13,7 +16,7 @@ import pytest
 
 from tests.e2e.otlp_receiver import OtlpReceiver
 from tests.e2e.stack import PORT_BASE, Stack, tracing_env
-from tests.helpers import RABBITMQ_URL, TASK_DATABASE_URL, RunningService, auth_service_env
+from tests.helpers import LOG_DIR, RABBITMQ_URL, TASK_DATABASE_URL, RunningService, auth_service_env
 
 GATEWAY_PORT, AUTH_PORT, TASK_PORT = PORT_BASE + 90, PORT_BASE + 91, PORT_BASE + 92
 
@@ -21,6 +24,9 @@ GATEWAY_PORT, AUTH_PORT, TASK_PORT = PORT_BASE + 90, PORT_BASE + 91, PORT_BASE +
 @pytest.fixture(scope="module")
 def debug_services(stack: Stack, traces: OtlpReceiver) -> Iterator[dict[str, RunningService]]:
     debug = {"LOG_LEVEL": "DEBUG", "ACCESS_LOG_LEVEL": "DEBUG", **tracing_env(traces.endpoint)}
+    # Only this run's output is read: a service's log file is appended to, run after run.
+    for module, port in [("auth_service", AUTH_PORT), ("task_service", TASK_PORT), ("api_gateway", GATEWAY_PORT)]:
+        (LOG_DIR / f"{module}-{port}.log").unlink(missing_ok=True)
     auth = RunningService("auth_service.main", AUTH_PORT, {**auth_service_env(), **debug})
     task = RunningService(
         "task_service.main",
@@ -32,6 +38,7 @@ def debug_services(stack: Stack, traces: OtlpReceiver) -> Iterator[dict[str, Run
             "ENVIRONMENT": "test",
             # Events go to an exchange of their own, where no consumer waits: only the logs matter here.
             "EVENTS_EXCHANGE": f"task_events.debug-{uuid.uuid4().hex[:8]}",
+            "LOG_FORMAT": "json",
             **debug,
         },
     )
@@ -82,3 +89,28 @@ def test_signing_in_and_out_and_using_a_token_and_a_key_logs_no_secret(debug_ser
         assert "DEBUG" in output, f"{name} logged nothing at DEBUG: the test would prove nothing"
         for secret in (password, new_password, token, key):
             assert secret not in output, f"{name} logged a secret"
+
+
+# What uvicorn prints before the application has configured its logging.
+UVICORN_BEFORE_START = re.compile(r"^INFO: +(Started server process \[\d+\]|Waiting for application startup\.)$")
+
+
+def test_the_json_log_is_one_object_per_line_each_with_its_request_and_trace(debug_services):
+    task = debug_services["task"]
+    with httpx.Client(base_url=debug_services["gateway"].base_url, timeout=10) as client:
+        name = f"json_{uuid.uuid4().hex[:10]}"
+        client.post("/auth/register", json={"username": name, "email": f"{name}@example.com", "password": "pw123456"})
+        token = client.post("/auth/login", data={"username": name, "password": "pw123456"}).json()["access_token"]
+        listed = client.get("/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert listed.status_code == 200
+
+    lines = [line for line in task.log_path.read_text().splitlines() if not UVICORN_BEFORE_START.match(line)]
+    records = [json.loads(line) for line in lines]
+    [access] = [
+        record
+        for record in records
+        if record["logger"] == "access" and record["request_id"] == listed.headers["x-request-id"]
+    ]
+    assert access["message"].startswith('"GET /tasks" 200 ')
+    assert re.fullmatch(r"[0-9a-f]{32}", access["trace_id"])
+    assert any(record["logger"] == "uvicorn.error" for record in records), "uvicorn's own records are JSON too"
