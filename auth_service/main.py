@@ -10,10 +10,10 @@ from auth_service.security import PasswordHasher, SignInGate, TokenIssuer
 from auth_service.services import AccountService
 from common.api_docs import install_api_docs
 from common.db import Database, install_database_error_handlers
-from common.http import health_response, install_http_conventions
+from common.http import create_service_app, health_response, install_http_conventions
 from common.logging import configure_logging
 from common.revocations import RevocationCounters, connect
-from common.telemetry import FASTAPI_TELEMETRY, flush_traces, start_tracing
+from common.telemetry import flush_traces, start_tracing
 
 SERVICE_NAME = "auth_service"
 
@@ -45,15 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database.dispose()
         flush_traces()
 
-    # Swagger UI and ReDoc from the service itself (common/api_docs.py), not from a CDN.
-    app = FastAPI(
-        title="Auth Service",
-        version="1.0.0",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        telemetry=FASTAPI_TELEMETRY,
-    )
+    app = create_service_app("Auth Service", lifespan)
     # Added first, so it runs inside the shared middleware: refusals are logged and counted too.
     app.add_middleware(SignInGate)
     install_http_conventions(app)

@@ -7,6 +7,8 @@ large share of the throughput of a cheap route.
 import json
 import logging
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import cast
 
 from fastapi import FastAPI, Request
@@ -19,6 +21,7 @@ from common.errors import RetryLater, ServiceError, Unauthorized
 from common.logging import describe_exception
 from common.metrics import install_metrics
 from common.request_id import RequestIdMiddleware
+from common.telemetry import FASTAPI_TELEMETRY
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("access")
@@ -161,6 +164,14 @@ async def service_error_handler(request: Request, exc: ServiceError) -> JSONResp
     if isinstance(exc, RetryLater):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def create_service_app(title: str, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]) -> FastAPI:
+    """A service's application: its request spans traced alike, its Swagger UI and ReDoc served by
+    `common.api_docs.install_api_docs` from the service itself rather than FastAPI's (from a CDN)."""
+    return FastAPI(
+        title=title, version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=FASTAPI_TELEMETRY
+    )
 
 
 def install_http_conventions(app: FastAPI) -> None:

@@ -130,6 +130,17 @@ def context_from(carrier: Mapping[str, Any] | None) -> Context:
     return propagate.extract({key: value for key, value in carrier.items() if isinstance(value, str)})
 
 
+def message_attributes(operation: str, destination: str, routing_key: str, message_id: str) -> dict[str, str]:
+    """OpenTelemetry's messaging attributes for a span about one RabbitMQ message (`send` or `process`)."""
+    return {
+        "messaging.system": "rabbitmq",
+        "messaging.operation.type": operation,
+        "messaging.destination.name": destination,
+        "messaging.rabbitmq.destination.routing_key": routing_key,
+        "messaging.message.id": message_id,
+    }
+
+
 def trace_id_of_current_span() -> str:
     """The current trace's id as 32 hex digits, as trace backends show it, or `-` outside any trace."""
     span_context = trace.get_current_span().get_span_context()

@@ -32,7 +32,7 @@ from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, Operationa
 from common.broker import BrokerWorker
 from common.logging import describe_exception
 from common.request_id import NO_REQUEST, current_request_id, usable
-from common.telemetry import context_from, tracer
+from common.telemetry import context_from, message_attributes, tracer
 from notification_service.models import Notification
 from notification_service.notifier import Notifier
 from notification_service.schemas import LiveNotification, NotificationRead, TaskEvent
@@ -143,13 +143,12 @@ class EventConsumer(BrokerWorker):
             f"process {self._queue}",
             context=context_from(properties.headers),
             kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "rabbitmq",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": method.exchange,
-                "messaging.rabbitmq.destination.routing_key": method.routing_key,
-                "messaging.message.id": properties.message_id[:64] if isinstance(properties.message_id, str) else "",
-            },
+            attributes=message_attributes(
+                "process",
+                method.exchange,
+                method.routing_key,
+                properties.message_id[:64] if isinstance(properties.message_id, str) else "",
+            ),
         ) as span:
             try:
                 outcome = self._process(channel, method, properties, body)

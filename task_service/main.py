@@ -5,10 +5,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from common.api_docs import install_api_docs
 from common.db import Database, install_database_error_handlers
-from common.http import health_response, install_http_conventions
+from common.http import create_service_app, health_response, install_http_conventions
 from common.logging import configure_logging
 from common.remote_auth import AuthServiceClient
-from common.telemetry import FASTAPI_TELEMETRY, flush_traces, start_tracing
+from common.telemetry import flush_traces, start_tracing
 from task_service.config import Settings
 from task_service.messaging import OutboxGauges, OutboxRelay
 from task_service.routes import router
@@ -50,15 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database.dispose()
         flush_traces()
 
-    # Swagger UI and ReDoc from the service itself (common/api_docs.py), not from a CDN.
-    app = FastAPI(
-        title="Task Service",
-        version="1.0.0",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        telemetry=FASTAPI_TELEMETRY,
-    )
+    app = create_service_app("Task Service", lifespan)
     install_http_conventions(app)
     install_database_error_handlers(app)
     app.include_router(router)

@@ -25,7 +25,7 @@ from common.broker import BrokerWorker
 from common.db import Database, utcnow
 from common.remote_auth import AuthenticatedUser
 from common.request_id import current_request_id
-from common.telemetry import context_from, current_trace_context, tracer
+from common.telemetry import context_from, current_trace_context, message_attributes, tracer
 from task_service.models import OutboxEvent, Task
 
 logger = logging.getLogger(__name__)
@@ -156,13 +156,7 @@ class OutboxRelay(BrokerWorker):
             f"publish {self._exchange}",
             context=request_trace,
             kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "rabbitmq",
-                "messaging.operation.type": "send",
-                "messaging.destination.name": self._exchange,
-                "messaging.rabbitmq.destination.routing_key": event.routing_key,
-                "messaging.message.id": event.event_id,
-            },
+            attributes=message_attributes("send", self._exchange, event.routing_key, event.event_id),
         ):
             channel.basic_publish(
                 exchange=self._exchange,

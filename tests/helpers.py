@@ -14,6 +14,7 @@ from typing import TypeVar
 import httpx
 from alembic import command
 from alembic.config import Config
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -180,3 +181,14 @@ def drop_broker_connections(connection_name: str) -> None:
     assert pids, f"no connection named {connection_name!r} in vhost {vhost!r}"
     for pid in pids:
         subprocess.run(["rabbitmqctl", "close_connection", pid, "closed by a test"], check=True, capture_output=True)
+
+
+def scrape_metrics(client: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A service's `/metrics` as a map: (sample name, sorted labels) -> value."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }

@@ -3,25 +3,14 @@
 import secrets
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from notification_service import consumer
 from notification_service.tests.events import task_event
-from tests.helpers import poll
-
-
-def scraped(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+from tests.helpers import poll, scrape_metrics
 
 
 def consumed(client, outcome: str) -> float:
-    return scraped(client)[("notification_events_consumed_total", (("outcome", outcome),))]
+    return scrape_metrics(client)[("notification_events_consumed_total", (("outcome", outcome),))]
 
 
 @pytest.fixture(autouse=True)
@@ -40,15 +29,15 @@ def test_each_message_is_counted_by_what_became_of_it(client, user, publish):
     poll(lambda: consumed(client, "dead_lettered") == before["dead_lettered"] + 1)
     poll(lambda: consumed(client, "duplicate") == before["duplicate"] + 1)
     assert consumed(client, "stored") == before["stored"] + 1
-    assert scraped(client)[("notification_event_consumer_connected", ())] == 1
+    assert scrape_metrics(client)[("notification_event_consumer_connected", ())] == 1
 
 
 def test_the_dead_letter_queues_depth_is_reported(client, settings, publish):
-    channel_depth = scraped(client)[("notification_dead_letter_queue_messages", ())]
+    channel_depth = scrape_metrics(client)[("notification_dead_letter_queue_messages", ())]
 
     publish(b"{}")
 
-    poll(lambda: scraped(client)[("notification_dead_letter_queue_messages", ())] == channel_depth + 1)
+    poll(lambda: scrape_metrics(client)[("notification_dead_letter_queue_messages", ())] == channel_depth + 1)
 
 
 def test_the_events_trace_context_reaches_the_notification_log(client, user, publish, log_lines):

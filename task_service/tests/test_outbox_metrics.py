@@ -4,26 +4,15 @@ import json
 import uuid
 from datetime import timedelta
 
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, delete, insert, select
 
 from common.db import utcnow
 from task_service.models import OutboxEvent
-from tests.helpers import TASK_DATABASE_URL, poll
-
-
-def scraped(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+from tests.helpers import TASK_DATABASE_URL, poll, scrape_metrics
 
 
 def published(client) -> float:
-    return scraped(client).get(("task_events_published_total", (("routing_key", "task.created"),)), 0.0)
+    return scrape_metrics(client).get(("task_events_published_total", (("routing_key", "task.created"),)), 0.0)
 
 
 def test_an_event_waiting_in_the_outbox_is_counted_with_its_age_until_it_is_published(client):
@@ -44,14 +33,14 @@ def test_an_event_waiting_in_the_outbox_is_counted_with_its_age_until_it_is_publ
             # Locked, the row is skipped by the relay (SKIP LOCKED), as while a broker is away.
             transaction = locker.begin()
             locker.execute(select(OutboxEvent.id).where(OutboxEvent.event_id == event_id).with_for_update())
-            waiting = scraped(client)
+            waiting = scrape_metrics(client)
             transaction.rollback()
 
         assert waiting[("task_outbox_backlog", ())] >= 1
         assert waiting[("task_outbox_oldest_event_age_seconds", ())] >= 300
         assert waiting[("task_event_relay_connected", ())] == 1
         poll(lambda: published(client) == published_before + 1)
-        after = scraped(client)
+        after = scrape_metrics(client)
         assert after[("task_outbox_oldest_event_age_seconds", ())] < 300
     finally:
         with engine.begin() as connection:
