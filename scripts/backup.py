@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import MetaData, create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from auth_service.config import Settings as AuthSettings  # noqa: E402
+from common.migrations import drop_everything  # noqa: E402
 from notification_service.config import Settings as NotificationSettings  # noqa: E402
 from task_service.config import Settings as TaskSettings  # noqa: E402
 
@@ -95,26 +96,12 @@ def backup(destination: Path, targets: list[Database]) -> Path:
     return folder
 
 
-def drop_everything(url: str) -> None:
-    """Empty the database, so tables that newer migrations added cannot clash with the restored schema."""
-    engine = create_engine(url)
-    try:
-        metadata = MetaData()
-        metadata.reflect(engine)
-        metadata.drop_all(engine)
-        if engine.dialect.name == "postgresql":
-            with engine.begin() as connection:
-                for enum in inspect(engine).get_enums():
-                    connection.execute(text(f'DROP TYPE IF EXISTS "{enum["name"]}"'))
-    finally:
-        engine.dispose()
-
-
 def restore(folder: Path, targets: list[Database]) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     for database in targets:
         if database.name not in manifest["databases"]:
             raise SystemExit(f"{folder} holds no backup of {database.name}")
+        # Tables that newer migrations added would clash with the restored schema.
         drop_everything(database.url)
         command, env = _client(database.url, dump=False)
         with (folder / database.file).open("rb") as source:

@@ -14,6 +14,7 @@ from typing import TypeVar
 import httpx
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,25 @@ NOTIFICATION_DATABASE_URL = os.environ.get(
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://admin:admin123@127.0.0.1:5672/task_manager_test")
 # Database 1, apart from development's 0; only revocation counters live there, so suites may share it.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+
+
+def _beside(url: str, database: str) -> str:
+    """The URL of another database on the same server, for the same user."""
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+# Scratch databases beside the suites' own, where migrations and restores build schemas from nothing.
+SCRATCH_DATABASE_URLS = {
+    "auth_service": _beside(AUTH_DATABASE_URL, "auth_migrations_test"),
+    "task_service": _beside(TASK_DATABASE_URL, "task_migrations_test"),
+    "notification_service": _beside(NOTIFICATION_DATABASE_URL, "notifications_migrations_test"),
+}
+# The setting each service reads its database URL from.
+DATABASE_URL_VARIABLES = {
+    "auth_service": "AUTH_DATABASE_URL",
+    "task_service": "TASK_DATABASE_URL",
+    "notification_service": "NOTIFICATION_DATABASE_URL",
+}
 
 # Fast hashing keeps suites that register many users quick; production keeps the default 12.
 TEST_BCRYPT_ROUNDS = 4
