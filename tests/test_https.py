@@ -2,6 +2,7 @@
 `gateway-https` command as a real process, checked with real TLS handshakes (chain and host name)."""
 
 import datetime
+import ipaddress
 import os
 import shlex
 import signal
@@ -15,8 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from scripts import dev_certs
 from tests.helpers import LOG_DIR, ROOT, start_service, stop_service
 
 HTTPS_PORT = 19243
@@ -26,7 +29,12 @@ HTTP_PORT = 19280
 # Nothing listens there: the gateway starts without its services, and /health answers 503.
 NOWHERE = "http://127.0.0.1:19299"
 HSTS = "strict-transport-security"
-DEV_CERTS = [dev_certs.CA_CERT, dev_certs.CA_KEY, dev_certs.CERT, dev_certs.KEY]
+# The files scripts/dev_certs.py writes, as it documents them.
+CA_CERT, CA_KEY, CERT, KEY = "dev-ca.pem", "dev-ca-key.pem", "localhost.pem", "localhost-key.pem"
+DEV_CERTS = [CA_CERT, CA_KEY, CERT, KEY]
+LOCALHOST_NAMES = [x509.DNSName("localhost"), *(x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", "::1"))]
+
+CertificateAndKey = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
 
 
 def run_script(directory: Path) -> str:
@@ -108,9 +116,7 @@ def certs(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def https_gateway(certs):
-    env = gateway_env(
-        GATEWAY_TLS_CERT_FILE=str(certs / dev_certs.CERT), GATEWAY_TLS_KEY_FILE=str(certs / dev_certs.KEY)
-    )
+    env = gateway_env(GATEWAY_TLS_CERT_FILE=str(certs / CERT), GATEWAY_TLS_KEY_FILE=str(certs / KEY))
     process = start_https_gateway(env, f"api_gateway-https-{HTTPS_PORT}.log")
     try:
         wait_for_port(HTTPS_PORT, process)
@@ -130,7 +136,7 @@ def http_gateway():
 
 
 def test_a_client_trusting_only_the_dev_ca_verifies_the_chain_and_the_host_name(certs, https_gateway):
-    peer = handshake(trusting(certs / dev_certs.CA_CERT), "localhost")
+    peer = handshake(trusting(certs / CA_CERT), "localhost")
 
     assert dict(name for [name] in peer["subject"])["commonName"] == "localhost"
     assert set(peer["subjectAltName"]) == {
@@ -139,11 +145,11 @@ def test_a_client_trusting_only_the_dev_ca_verifies_the_chain_and_the_host_name(
         ("IP Address", "0:0:0:0:0:0:0:1"),
     }
     # The IP addresses are names of the certificate too, as curl https://127.0.0.1:8443 needs.
-    handshake(trusting(certs / dev_certs.CA_CERT), "127.0.0.1")
+    handshake(trusting(certs / CA_CERT), "127.0.0.1")
 
 
 def test_health_over_https_carries_hsts(certs, https_gateway):
-    with httpx.Client(verify=trusting(certs / dev_certs.CA_CERT), trust_env=False) as client:
+    with httpx.Client(verify=trusting(certs / CA_CERT), trust_env=False) as client:
         response = client.get(f"https://localhost:{HTTPS_PORT}/health")
 
     # Its services are not running: the gateway answers for itself, over TLS.
@@ -156,7 +162,7 @@ def test_health_over_https_carries_hsts(certs, https_gateway):
 def test_the_documented_curl_command_works(certs, https_gateway):
     # docs/development.md: `curl --cacert certs/dev-ca.pem https://localhost:8443/health`, here on the test port.
     result = subprocess.run(
-        ["curl", "--silent", "--show-error", "--noproxy", "*", "--cacert", str(certs / dev_certs.CA_CERT),
+        ["curl", "--silent", "--show-error", "--noproxy", "*", "--cacert", str(certs / CA_CERT),
          "--output", "/dev/null", "--write-out", "%{http_code} %{ssl_verify_result}",
          f"https://localhost:{HTTPS_PORT}/health"],
         capture_output=True, text=True, timeout=30,
@@ -175,14 +181,14 @@ def test_plain_http_carries_no_hsts(http_gateway):
 def test_a_client_that_does_not_trust_the_dev_ca_fails_the_handshake(certs, https_gateway, tmp_path):
     # Another development CA (another machine's `make dev`), and the system's trust store.
     run_script(tmp_path)
-    for context in (trusting(tmp_path / dev_certs.CA_CERT), ssl.create_default_context()):
+    for context in (trusting(tmp_path / CA_CERT), ssl.create_default_context()):
         with pytest.raises(ssl.SSLCertVerificationError, match="unable to get local issuer certificate"):
             handshake(context, "localhost")
 
 
 def test_a_host_name_the_certificate_does_not_name_fails_the_handshake(certs, https_gateway):
     with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
-        handshake(trusting(certs / dev_certs.CA_CERT), "gateway.example.com")
+        handshake(trusting(certs / CA_CERT), "gateway.example.com")
 
 
 def test_the_https_command_serves_nothing_and_waits_without_a_certificate():
@@ -224,34 +230,67 @@ def test_the_script_is_idempotent(certs):
 
 
 def test_the_keys_are_readable_by_their_owner_only(certs):
-    for name in (dev_certs.CA_KEY, dev_certs.KEY):
+    for name in (CA_KEY, KEY):
         assert (certs / name).stat().st_mode & 0o077 == 0
+
+
+def made_long_ago(days_ago: int, lifetime_days: int, ca: CertificateAndKey | None = None) -> CertificateAndKey:
+    """A certificate as if made `days_ago`: a CA without `ca`, else a localhost certificate `ca` signed."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    made = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=days_ago)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost" if ca else f"old CA {days_ago}")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca[0].subject if ca else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(made)
+        .not_valid_after(made + datetime.timedelta(days=lifetime_days))
+    )
+    if ca is None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+    else:
+        builder = builder.add_extension(x509.SubjectAlternativeName(LOCALHOST_NAMES), critical=False)
+    return builder.sign(ca[1] if ca else key, hashes.SHA256()), key
+
+
+def write_pair(directory: Path, cert_name: str, key_name: str, pair: CertificateAndKey) -> None:
+    certificate, key = pair
+    (directory / cert_name).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / key_name).write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+
+def read_ca(directory: Path) -> CertificateAndKey:
+    key = serialization.load_pem_private_key((directory / CA_KEY).read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return x509.load_pem_x509_certificate((directory / CA_CERT).read_bytes()), key
 
 
 def test_a_certificate_near_its_end_is_renewed_by_the_same_ca(tmp_path):
     run_script(tmp_path)
-    ca_before = snapshot(tmp_path)[dev_certs.CA_CERT]
-    # As if the certificate had been made 380 days ago: 17 days left, inside the renewal window.
-    ca = dev_certs._load(tmp_path, dev_certs.CA_CERT, dev_certs.CA_KEY)
-    old = dev_certs.make_cert(ca, datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=380))
-    dev_certs._save(tmp_path, dev_certs.CERT, dev_certs.KEY, old)
+    ca_before = snapshot(tmp_path)[CA_CERT]
+    ca = read_ca(tmp_path)
+    # Made 380 days ago for 397: 17 days left, inside the renewal window.
+    write_pair(tmp_path, CERT, KEY, made_long_ago(380, 397, ca))
 
     assert "wrote localhost.pem, localhost-key.pem" in run_script(tmp_path)
-    renewed = x509.load_pem_x509_certificate((tmp_path / dev_certs.CERT).read_bytes())
+    renewed = x509.load_pem_x509_certificate((tmp_path / CERT).read_bytes())
     assert renewed.not_valid_after_utc - datetime.datetime.now(datetime.UTC) > datetime.timedelta(days=390)
     renewed.verify_directly_issued_by(ca[0])
-    assert snapshot(tmp_path)[dev_certs.CA_CERT] == ca_before
+    assert snapshot(tmp_path)[CA_CERT] == ca_before
 
 
 def test_an_expired_ca_is_replaced_and_the_certificate_with_it(tmp_path):
-    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3700)
-    old_ca = dev_certs.make_ca(long_ago)
-    dev_certs._save(tmp_path, dev_certs.CA_CERT, dev_certs.CA_KEY, old_ca)
-    dev_certs._save(tmp_path, dev_certs.CERT, dev_certs.KEY, dev_certs.make_cert(old_ca, long_ago))
+    old_ca = made_long_ago(3700, 3650)
+    write_pair(tmp_path, CA_CERT, CA_KEY, old_ca)
+    write_pair(tmp_path, CERT, KEY, made_long_ago(3700, 397, old_ca))
 
     output = run_script(tmp_path)
 
     assert "a new development CA" in output
-    ca = x509.load_pem_x509_certificate((tmp_path / dev_certs.CA_CERT).read_bytes())
+    ca = x509.load_pem_x509_certificate((tmp_path / CA_CERT).read_bytes())
     assert ca.subject != old_ca[0].subject
-    x509.load_pem_x509_certificate((tmp_path / dev_certs.CERT).read_bytes()).verify_directly_issued_by(ca)
+    x509.load_pem_x509_certificate((tmp_path / CERT).read_bytes()).verify_directly_issued_by(ca)
