@@ -19,15 +19,11 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from common.migrations import LOCK_TIMEOUT_SECONDS
+from tests.deploy.files import APP_PORTS, DATABASE_SERVICES, KUBERNETES_VERSION, ROOT
 from tests.deploy.service_settings import env_name, setting_names, settings_class
 
-ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "k8s"
-# One of the versions kubernetes-validate ships; the manifests use only stable APIs, valid from 1.25 to 1.37.
-KUBERNETES_VERSION = "1.33.0"
 NAMESPACE = "task-manager"
-APP_PORTS = {"api_gateway": 8000, "auth_service": 8001, "task_service": 8002, "notification_service": 8003}
-DATABASE_SERVICES = ["auth_service", "task_service", "notification_service"]
 # The gateway's /health reports every service behind it, so it would take the whole API out of the load balancer
 # whenever one service is down: its readiness is the process alone.
 READINESS_PATHS = {
