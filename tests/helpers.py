@@ -1,6 +1,7 @@
 """What every test suite here shares: the test servers' addresses and a way to run real services."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -185,6 +186,15 @@ def register_and_login(auth_url: str, prefix: str = "user") -> dict:
     login.raise_for_status()
     token = login.json()["access_token"]
     return {**user, "id": registered.json()["id"], "token": token, "headers": bearer(token)}
+
+
+def token_checks(service_url: str) -> dict[str, float]:
+    """How many token checks the service has answered so far, by source (its /metrics)."""
+    metrics = httpx.get(f"{service_url}/metrics").text
+    return {
+        source: float(value)
+        for source, value in re.findall(r'^token_checks_total\{source="(\w+)"\} ([\d.e+]+)$', metrics, re.MULTILINE)
+    }
 
 
 def drop_broker_connections(connection_name: str) -> None:

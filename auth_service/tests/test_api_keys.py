@@ -16,11 +16,7 @@ from auth_service.main import create_app
 from auth_service.models import ApiKey
 from common.db import utcnow
 from common.revocations import KEY_PREFIX
-from tests.helpers import REDIS_URL
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.helpers import REDIS_URL, bearer
 
 
 def keyed(key: str) -> dict[str, str]:
