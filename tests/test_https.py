@@ -104,7 +104,9 @@ def handshake(context: ssl.SSLContext, server_hostname: str) -> dict:
         socket.create_connection(("127.0.0.1", HTTPS_PORT), timeout=5) as raw,
         context.wrap_socket(raw, server_hostname=server_hostname) as tls,
     ):
-        return tls.getpeercert()
+        peer = tls.getpeercert()
+    assert peer is not None, "the server sent no certificate"
+    return peer
 
 
 @pytest.fixture(scope="module")

@@ -49,9 +49,10 @@ def settings(auth_service: RunningService, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
     # Module scope: the consumer must be gone before another suite consumes the same queue.
-    with TestClient(create_app(settings)) as test_client:
+    app = create_app(settings)
+    with TestClient(app) as test_client:
         # Until the consumer has declared its queue, a published event has nowhere to go.
-        poll(lambda: test_client.app.state.consumer.connected)
+        poll(lambda: app.state.consumer.connected)
         yield test_client
 
 

@@ -169,14 +169,14 @@ def references(workload: dict):
 
 def environment(container: dict) -> dict[str, str]:
     """What the container's environment holds, references resolved (downward-API values left out)."""
-    env = {}
+    env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         env |= {source.get("prefix", "") + key: value for key, value in data_of(*object_reference(source)).items()}
     for entry in container.get("env", []):
         if "value" in entry:
             env[entry["name"]] = entry["value"]
-        elif key_reference(entry):
-            kind, name, key = key_reference(entry)
+        elif reference := key_reference(entry):
+            kind, name, key = reference
             env[entry["name"]] = data_of(kind, name)[key]
     return env
 

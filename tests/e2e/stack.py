@@ -122,8 +122,8 @@ def start_stack() -> Stack:
                 stack.services[key] = RunningService(
                     MODULES[name], port_of(name, replica), {"ENVIRONMENT": "test", **env}
                 )
-        for service in stack.services.values():
-            service.wait_until_healthy()
+        for running in stack.services.values():
+            running.wait_until_healthy()
     except BaseException:
         stack.stop()
         raise
