@@ -16,6 +16,9 @@ import httpx
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import make_url
+from starlette.applications import Starlette
+from starlette.datastructures import State
+from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -170,6 +173,12 @@ def running_auth_service(port: int) -> Iterator[RunningService]:
         yield service.wait_until_healthy()
     finally:
         service.stop()
+
+
+def app_state(client: TestClient) -> State:
+    """The state of the app a TestClient drives (its services, consumer, limiter...)."""
+    assert isinstance(client.app, Starlette)
+    return client.app.state
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -208,8 +208,9 @@ def test_the_https_command_serves_nothing_and_waits_without_a_certificate():
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", IDLE_HTTPS_PORT)) != 0
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=5) == 0
-        assert "HTTPS: off" in process.stderr.read()
+        _, stderr = process.communicate(timeout=5)
+        assert process.returncode == 0
+        assert "HTTPS: off" in stderr
     finally:
         if process.poll() is None:
             process.kill()

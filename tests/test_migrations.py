@@ -31,7 +31,8 @@ def test_replicas_migrating_at_the_same_time_all_succeed(service):
         subprocess.Popen(alembic, cwd=ROOT, env={**os.environ, variable: url}, stderr=subprocess.PIPE, text=True)
         for _ in range(REPLICAS)
     ]
-    failures = [run.stderr.read() for run in runs if run.wait(timeout=120) != 0]
+    outcomes = [run.communicate(timeout=120) for run in runs]
+    failures = [stderr for run, (_, stderr) in zip(runs, outcomes, strict=True) if run.returncode != 0]
 
     assert failures == []
     engine = create_engine(url)

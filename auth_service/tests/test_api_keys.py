@@ -256,7 +256,7 @@ def test_the_document_offers_both_schemes_where_keys_are_accepted(client):
         "name": "X-API-Key",
         "description": "An API key from `POST /auth/api-keys`, instead of a bearer token",
     }
-    both = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
+    both: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
     for path, method in [("/auth/me", "get"), ("/auth/verify", "get"), ("/auth/api-keys", "get")]:
         assert document["paths"][path][method]["security"] == both, path
     assert document["paths"]["/auth/api-keys/{key_id}"]["delete"]["security"] == both

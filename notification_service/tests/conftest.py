@@ -12,6 +12,7 @@ from tests.helpers import (
     NOTIFICATION_DATABASE_URL,
     RABBITMQ_URL,
     RunningService,
+    app_state,
     migrate,
     poll,
     register_and_login,
@@ -49,10 +50,9 @@ def settings(auth_service: RunningService, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[TestClient]:
     # Module scope: the consumer must be gone before another suite consumes the same queue.
-    app = create_app(settings)
-    with TestClient(app) as test_client:
+    with TestClient(create_app(settings)) as test_client:
         # Until the consumer has declared its queue, a published event has nowhere to go.
-        poll(lambda: app.state.consumer.connected)
+        poll(lambda: app_state(test_client).consumer.connected)
         yield test_client
 
 

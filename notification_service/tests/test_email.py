@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from notification_service.mailer import Mailer
 from notification_service.main import create_app
 from notification_service.tests.events import task_event
-from tests.helpers import poll
+from tests.helpers import app_state, poll
 
 SMTP_PORT = 18025
 
@@ -44,7 +44,7 @@ def test_with_email_enabled_each_event_is_mailed_to_the_task_owner(settings, use
     )
     with TestClient(create_app(email_settings)) as client:
         # Until the consumer has declared its queue, a published event has nowhere to go.
-        poll(lambda: client.app.state.consumer.connected)
+        poll(lambda: app_state(client).consumer.connected)
         publish(task_event(user, task_id=3, title="Mail me"))
         [message] = poll(lambda: [m for m in inbox.messages if m["To"] == user["email"]])
 

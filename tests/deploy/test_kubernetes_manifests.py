@@ -61,6 +61,7 @@ SECRET_MOUNT = "/run/secrets/task-manager"
 
 def load_make_secrets():
     spec = importlib.util.spec_from_file_location("make_secrets", ROOT / "deploy" / "make_secrets.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -367,8 +368,8 @@ def test_references_resolve(name):
             assert key in data_of(kind, object_name), f"{name} reads missing key {key} of {kind}/{object_name}"
     for container in containers(WORKLOADS[name]):
         for entry in container.get("env", []):
-            if key_reference(entry):
-                assert key_reference(entry)[2] == entry["name"], "a key must have its variable's name"
+            if reference := key_reference(entry):
+                assert reference[2] == entry["name"], "a key must have its variable's name"
 
 
 @pytest.mark.parametrize(("kind", "name"), [("ConfigMap", "task-manager-config"), ("Secret", "task-manager-secrets")])
@@ -407,6 +408,7 @@ def settings_and_secrets() -> dict[str, str]:
 @pytest.mark.parametrize("key", sorted(key for key in settings_and_secrets() if key.endswith("_URL")))
 def test_url_names_an_in_cluster_service(key):
     url = urlsplit(settings_and_secrets()[key])
+    assert url.hostname, f"{key}: no host"
     service = objects("Service").get(url.hostname)
     assert service is not None, f"{key}: no Service {url.hostname}"
     assert url.port in [port["port"] for port in service["spec"]["ports"]]
@@ -499,7 +501,8 @@ def test_secret_files_are_mounted_where_their_variables_point(name):
     secret_volumes = {v["name"]: v["secret"] for v in spec.get("volumes", []) if "secret" in v}
     for container in containers(WORKLOADS[name]):
         for entry in container.get("env", []):
-            assert not key_reference(entry) or key_reference(entry)[0] != "Secret", "a secret in the environment"
+            reference = key_reference(entry)
+            assert reference is None or reference[0] != "Secret", "a secret in the environment"
             if not entry["name"].endswith("_FILE") or not entry.get("value", "").startswith(SECRET_MOUNT):
                 continue
             key = entry["value"].removeprefix(SECRET_MOUNT + "/")
@@ -638,7 +641,8 @@ def test_each_database_and_the_broker_are_reached_only_by_their_owners():
 
 
 def test_redis_serves_the_services_that_read_it():
-    container = app_container("redis") if "redis" in WORKLOADS else None
+    assert "redis" in WORKLOADS
+    container = app_container("redis")
     assert container["image"] == "redis:7-alpine"
     assert container["args"] == ["redis-server", "--save", "", "--appendonly", "no"]
     assert "volumeClaimTemplates" not in WORKLOADS["redis"]["spec"]
