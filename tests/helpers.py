@@ -56,6 +56,29 @@ DATABASE_URL_VARIABLES = {
     "notification_service": "NOTIFICATION_DATABASE_URL",
 }
 
+# Every port a suite listens on (or counts on being closed) is PORT_BASE plus an offset from this one table,
+# so E2E_PORT_BASE moves them all, e.g. for a second checkout running its suites beside the first.
+PORT_BASE = int(os.environ.get("E2E_PORT_BASE", "18000"))
+# tests/e2e/stack.py: PORT_BASE + 0-3 for each replica, ten apart; + 99 for a spare notification service.
+E2E_STACK_PORT = PORT_BASE
+E2E_SPARE_NOTIFICATION_PORT = PORT_BASE + 99
+# The real auth service each service suite checks tokens with.
+TASK_SUITE_AUTH_PORT = PORT_BASE + 101
+NOTIFICATION_SUITE_AUTH_PORT = PORT_BASE + 201
+GATEWAY_SUITE_AUTH_PORT = PORT_BASE + 301
+# Stand-in mail servers of notification_service/tests.
+EMAIL_SMTP_PORT = PORT_BASE + 25
+HOSTILE_MESSAGES_SMTP_PORT = PORT_BASE + 425
+# api_gateway/tests/test_rate_limits.py: its stand-in auth service, then two gateways on the next two ports.
+RATE_LIMIT_PORT = int(os.environ.get("RATE_LIMIT_TEST_PORT", PORT_BASE + 1050))
+CLOSED_REDIS_PORT = PORT_BASE + 1097
+# tests/test_https.py: the HTTPS gateway, one started without a certificate, and a plain one.
+HTTPS_GATEWAY_PORT = PORT_BASE + 1243
+IDLE_HTTPS_GATEWAY_PORT = PORT_BASE + 1244
+HTTP_GATEWAY_PORT = PORT_BASE + 1280
+# Nothing listens there: a gateway pointed at it starts without its services.
+NOWHERE_URL = f"http://127.0.0.1:{PORT_BASE + 1299}"
+
 # Fast hashing keeps suites that register many users quick; production keeps the default 12.
 TEST_BCRYPT_ROUNDS = 4
 

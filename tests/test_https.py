@@ -20,14 +20,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.helpers import LOG_DIR, ROOT, start_service, stop_service
+from tests.helpers import (
+    HTTP_GATEWAY_PORT,
+    HTTPS_GATEWAY_PORT,
+    IDLE_HTTPS_GATEWAY_PORT,
+    LOG_DIR,
+    NOWHERE_URL,
+    ROOT,
+    start_service,
+    stop_service,
+)
 
-HTTPS_PORT = 19243
-# For the command started without a certificate, while the one above still serves.
-IDLE_HTTPS_PORT = 19244
-HTTP_PORT = 19280
-# Nothing listens there: the gateway starts without its services, and /health answers 503.
-NOWHERE = "http://127.0.0.1:19299"
 HSTS = "strict-transport-security"
 # The files scripts/dev_certs.py writes, as it documents them.
 CA_CERT, CA_KEY, CERT, KEY = "dev-ca.pem", "dev-ca-key.pem", "localhost.pem", "localhost-key.pem"
@@ -51,9 +54,9 @@ def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
 def gateway_env(**extra: str) -> dict[str, str]:
     env = {
         "ENVIRONMENT": "test",
-        "AUTH_SERVICE_URL": NOWHERE,
-        "TASK_SERVICE_URL": NOWHERE,
-        "NOTIFICATION_SERVICE_URL": NOWHERE,
+        "AUTH_SERVICE_URL": NOWHERE_URL,
+        "TASK_SERVICE_URL": NOWHERE_URL,
+        "NOTIFICATION_SERVICE_URL": NOWHERE_URL,
         "HEALTH_TIMEOUT_SECONDS": "0.5",
         "CONNECT_TIMEOUT_SECONDS": "0.5",
         **extra,
@@ -61,7 +64,7 @@ def gateway_env(**extra: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "HSTS_"))}, **env}
 
 
-def procfile_command(name: str, port: int = HTTPS_PORT) -> list[str]:
+def procfile_command(name: str, port: int = HTTPS_GATEWAY_PORT) -> list[str]:
     """The Procfile's command for `name`, run with this interpreter, on 127.0.0.1 and a test port."""
     lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     command = shlex.split(lines[name])
@@ -72,8 +75,8 @@ def procfile_command(name: str, port: int = HTTPS_PORT) -> list[str]:
 
 def start_https_gateway(env: dict[str, str], log_name: str) -> subprocess.Popen:
     with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", HTTPS_PORT)) == 0:
-            raise RuntimeError(f"port {HTTPS_PORT} is already in use: stop whatever listens there first")
+        if probe.connect_ex(("127.0.0.1", HTTPS_GATEWAY_PORT)) == 0:
+            raise RuntimeError(f"port {HTTPS_GATEWAY_PORT} is already in use: stop whatever listens there first")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = open(LOG_DIR / log_name, "ab")  # noqa: SIM115  (the process owns it until it exits)
     return subprocess.Popen(procfile_command("gateway-https"), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -101,7 +104,7 @@ def trusting(ca_file: Path) -> ssl.SSLContext:
 
 def handshake(context: ssl.SSLContext, server_hostname: str) -> dict:
     with (
-        socket.create_connection(("127.0.0.1", HTTPS_PORT), timeout=5) as raw,
+        socket.create_connection(("127.0.0.1", HTTPS_GATEWAY_PORT), timeout=5) as raw,
         context.wrap_socket(raw, server_hostname=server_hostname) as tls,
     ):
         peer = tls.getpeercert()
@@ -119,9 +122,9 @@ def certs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def https_gateway(certs):
     env = gateway_env(GATEWAY_TLS_CERT_FILE=str(certs / CERT), GATEWAY_TLS_KEY_FILE=str(certs / KEY))
-    process = start_https_gateway(env, f"api_gateway-https-{HTTPS_PORT}.log")
+    process = start_https_gateway(env, f"api_gateway-https-{HTTPS_GATEWAY_PORT}.log")
     try:
-        wait_for_port(HTTPS_PORT, process)
+        wait_for_port(HTTPS_GATEWAY_PORT, process)
         yield process
     finally:
         stop_service(process)
@@ -129,9 +132,11 @@ def https_gateway(certs):
 
 @pytest.fixture(scope="module")
 def http_gateway():
-    process = start_service("api_gateway.main", HTTP_PORT, gateway_env(), LOG_DIR / f"api_gateway-{HTTP_PORT}.log")
+    process = start_service(
+        "api_gateway.main", HTTP_GATEWAY_PORT, gateway_env(), LOG_DIR / f"api_gateway-{HTTP_GATEWAY_PORT}.log"
+    )
     try:
-        wait_for_port(HTTP_PORT, process)
+        wait_for_port(HTTP_GATEWAY_PORT, process)
         yield process
     finally:
         stop_service(process)
@@ -152,7 +157,7 @@ def test_a_client_trusting_only_the_dev_ca_verifies_the_chain_and_the_host_name(
 
 def test_health_over_https_carries_hsts(certs, https_gateway):
     with httpx.Client(verify=trusting(certs / CA_CERT), trust_env=False) as client:
-        response = client.get(f"https://localhost:{HTTPS_PORT}/health")
+        response = client.get(f"https://localhost:{HTTPS_GATEWAY_PORT}/health")
 
     # Its services are not running: the gateway answers for itself, over TLS.
     assert response.status_code == 503
@@ -166,7 +171,7 @@ def test_the_documented_curl_command_works(certs, https_gateway):
     result = subprocess.run(
         ["curl", "--silent", "--show-error", "--noproxy", "*", "--cacert", str(certs / CA_CERT),
          "--output", "/dev/null", "--write-out", "%{http_code} %{ssl_verify_result}",
-         f"https://localhost:{HTTPS_PORT}/health"],
+         f"https://localhost:{HTTPS_GATEWAY_PORT}/health"],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
 
@@ -174,7 +179,7 @@ def test_the_documented_curl_command_works(certs, https_gateway):
 
 
 def test_plain_http_carries_no_hsts(http_gateway):
-    response = httpx.get(f"http://127.0.0.1:{HTTP_PORT}/health", trust_env=False)
+    response = httpx.get(f"http://127.0.0.1:{HTTP_GATEWAY_PORT}/health", trust_env=False)
 
     assert response.status_code == 503
     assert HSTS not in response.headers
@@ -195,7 +200,7 @@ def test_a_host_name_the_certificate_does_not_name_fails_the_handshake(certs, ht
 
 def test_the_https_command_serves_nothing_and_waits_without_a_certificate():
     process = subprocess.Popen(
-        procfile_command("gateway-https", IDLE_HTTPS_PORT),
+        procfile_command("gateway-https", IDLE_HTTPS_GATEWAY_PORT),
         cwd=ROOT,
         env=gateway_env(),
         stderr=subprocess.PIPE,
@@ -206,7 +211,7 @@ def test_the_https_command_serves_nothing_and_waits_without_a_certificate():
         # Still running (honcho would stop every other process of `make dev` if it exited), not listening.
         assert process.poll() is None
         with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", IDLE_HTTPS_PORT)) != 0
+            assert probe.connect_ex(("127.0.0.1", IDLE_HTTPS_GATEWAY_PORT)) != 0
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=5)
         assert process.returncode == 0

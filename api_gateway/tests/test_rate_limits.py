@@ -24,14 +24,14 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from api_gateway.config import Settings
 from api_gateway.main import create_app
 from api_gateway.rate_limit import KEY_PREFIX, RateLimiter
-from tests.helpers import RunningService, app_state
+from tests.helpers import CLOSED_REDIS_PORT, RATE_LIMIT_PORT, RunningService, app_state
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
-UPSTREAM_PORT = int(os.environ.get("RATE_LIMIT_TEST_PORT", "19050"))
+UPSTREAM_PORT = RATE_LIMIT_PORT
 GATEWAY_PORTS = (UPSTREAM_PORT + 1, UPSTREAM_PORT + 2)
 CLOSED_PORT_URL = "http://127.0.0.1:1"
 # Nothing listens here: a Redis that is away.
-UNREACHABLE_REDIS_URL = "redis://127.0.0.1:19097/0"
+UNREACHABLE_REDIS_URL = f"redis://127.0.0.1:{CLOSED_REDIS_PORT}/0"
 
 
 def stand_in_auth_service() -> FastAPI:

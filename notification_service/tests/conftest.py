@@ -10,6 +10,7 @@ from notification_service.config import Settings
 from notification_service.main import create_app
 from tests.helpers import (
     NOTIFICATION_DATABASE_URL,
+    NOTIFICATION_SUITE_AUTH_PORT,
     RABBITMQ_URL,
     RunningService,
     app_state,
@@ -19,14 +20,13 @@ from tests.helpers import (
     running_auth_service,
 )
 
-AUTH_PORT = 18201
 # This suite's own exchange and queues: no other suite's events reach them, nor theirs this one's.
 SUITE = "notification-service-tests"
 
 
 @pytest.fixture(scope="module")
 def auth_service() -> Iterator[RunningService]:
-    with running_auth_service(AUTH_PORT) as service:
+    with running_auth_service(NOTIFICATION_SUITE_AUTH_PORT) as service:
         yield service
 
 

@@ -23,9 +23,8 @@ from notification_service.consumer import MAX_ATTEMPTS, MAX_MESSAGE_BYTES, Event
 from notification_service.mailer import Mailer
 from notification_service.notifier import NotificationLog, Notifier
 from notification_service.tests.events import task_event
-from tests.helpers import NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
+from tests.helpers import HOSTILE_MESSAGES_SMTP_PORT, NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
 
-SMTP_PORT = 18425
 # Task events name their user by id only here: no auth service is involved.
 USER = {"id": 424242, "username": "mallory", "email": "mallory@example.com"}
 
@@ -203,7 +202,7 @@ class Inbox:
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=SMTP_PORT)
+    controller = Controller(handler, hostname="127.0.0.1", port=HOSTILE_MESSAGES_SMTP_PORT)
     controller.start()
     try:
         yield handler
@@ -212,7 +211,15 @@ def inbox() -> Iterator[Inbox]:
 
 
 def mailer() -> Mailer:
-    return Mailer("127.0.0.1", SMTP_PORT, "Task Manager <no-reply@example.com>", None, None, starttls=False, timeout=5)
+    return Mailer(
+        "127.0.0.1",
+        HOSTILE_MESSAGES_SMTP_PORT,
+        "Task Manager <no-reply@example.com>",
+        None,
+        None,
+        starttls=False,
+        timeout=5,
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,13 @@ from pydantic import ValidationError
 from api_gateway.config import Settings
 from api_gateway.main import create_app
 from api_gateway.serve_https import uvicorn_command
-
-NOWHERE = "http://127.0.0.1:19299"
+from tests.helpers import NOWHERE_URL
 
 
 def gateway(**settings: Any) -> TestClient:
-    config = Settings(auth_service_url=NOWHERE, task_service_url=NOWHERE, notification_service_url=NOWHERE, **settings)
+    config = Settings(
+        auth_service_url=NOWHERE_URL, task_service_url=NOWHERE_URL, notification_service_url=NOWHERE_URL, **settings
+    )
     return TestClient(create_app(config), base_url="https://testserver")
 
 
