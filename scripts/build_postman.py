@@ -7,15 +7,23 @@ The source (see docs/testing.md, "Postman collection"):
 
     postman/collection.toml            name, description, the collection's auth and variables, the folders in order
     postman/collection.test.js         the test script run after every request
+    postman/shared.js                  the assertions and helpers several scripts call, each defined once
     postman/<folder>/folder.toml       the folder's name, description and auth, then its requests in run order
-    postman/<folder>/<slug>.test.js    a request's test script; <slug>.prerequest.js its pre-request script
-                                       (slug: the request's name in lower case, other characters as "-")
+    postman/<folder>/<slug>.test.js    a request's tests past its status code; <slug>.prerequest.js its
+                                       pre-request script (slug: the request's name in lower case, other
+                                       characters as "-")
 
 A request is a `[[request]]` table: `name`, `method`, `url` (starting with a base URL variable such as
-`{{gateway_url}}`), `description`, optionally `auth = "none"`, `bearer = "<token>"` or `api_key = "<key>"`
-(sent as `X-API-Key`; otherwise it inherits its folder's, then the collection's, auth), and a body:
+`{{gateway_url}}`), `description`, `status` (the status code its test checks first), optionally
+`auth = "none"`, `bearer = "<token>"` or `api_key = "<key>"` (sent as `X-API-Key`; otherwise it
+inherits its folder's, then the collection's, auth), and a body:
 `json = '''...'''` (sent as is, with `Content-Type: application/json`) or `form = {key = "value", ...}`
-(form-urlencoded). Standard library only.
+(form-urlencoded).
+
+postman/shared.js is a series of blocks separated by blank lines, each a comment and one top-level
+`function name(...)` or `const NAME = ...`. A request's script gets, in front of it, the blocks it
+uses (by name, and those these use in turn): Postman runs each script on its own, so what a script
+calls must be in it. Standard library only.
 """
 
 import argparse
@@ -29,7 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "postman"
 COLLECTION = ROOT / "Task_Manager_API.postman_collection.json"
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
-REQUEST_KEYS = {"name", "method", "url", "description", "auth", "bearer", "api_key", "json", "form"}
+SHARED = "shared.js"
+REQUEST_KEYS = {"name", "method", "url", "description", "status", "auth", "bearer", "api_key", "json", "form"}
+STATUS_TEST = """\
+pm.test('Status code is {status}', function () {{
+    pm.response.to.have.status({status});
+}});
+"""
 FOLDER_KEYS = {"name", "description", "auth", "bearer", "request"}
 COLLECTION_KEYS = {"name", "postman_id", "description", "bearer", "folders", "variables"}
 
@@ -48,11 +62,51 @@ def check_keys(table: dict, allowed: set[str], where: str) -> None:
         raise SourceError(f"{where}: unknown keys {unknown} (allowed: {sorted(allowed)})")
 
 
-def script(path: Path, listen: str) -> dict:
+def source_text(path: Path) -> str:
     text = path.read_text(encoding="utf-8")
     if not text.endswith("\n"):
         raise SourceError(f"{path.relative_to(ROOT)}: must end with a newline")
+    return text
+
+
+def script(text: str, listen: str) -> dict:
     return {"listen": listen, "script": {"type": "text/javascript", "exec": text[:-1].split("\n")}}
+
+
+class Shared:
+    """The blocks of postman/shared.js by the name each defines, and which of them the scripts used."""
+
+    def __init__(self, path: Path) -> None:
+        self.blocks: dict[str, str] = {}
+        self.used: set[str] = set()
+        for block in source_text(path).rstrip("\n").split("\n\n")[1:]:  # the first is the file's own comment
+            defined = re.findall(r"^(?:function (\w+)\(|const (\w+) =)", block, re.MULTILINE)
+            if len(defined) != 1:
+                raise SourceError(f"postman/{SHARED}: each block defines one function or constant: {block!r}")
+            name = "".join(defined[0])
+            if name in self.blocks:
+                raise SourceError(f"postman/{SHARED}: {name} is defined twice")
+            self.blocks[name] = block
+
+    def uses(self, text: str) -> list[str]:
+        """The names `text` uses, with those they use in turn, in the order shared.js defines them."""
+        needed: set[str] = set()
+        pending = [text]
+        while pending:
+            code = pending.pop()
+            for name, block in self.blocks.items():
+                if name not in needed and re.search(rf"\b{name}\b", code):
+                    needed.add(name)
+                    pending.append(block)
+        return [name for name in self.blocks if name in needed]
+
+    def with_what_it_uses(self, text: str, where: str) -> str:
+        for name in self.blocks:
+            if re.search(rf"^(?:function {name}\(|const {name} =)", text, re.MULTILINE):
+                raise SourceError(f"{where}: defines {name}, which postman/{SHARED} already does")
+        names = self.uses(text)
+        self.used.update(names)
+        return "".join(self.blocks[name] + "\n\n" for name in names) + text
 
 
 def auth(table: dict, where: str) -> dict | None:
@@ -88,23 +142,29 @@ def url(raw: str, where: str) -> dict:
     return built
 
 
-def request_item(folder: Path, table: dict, used: set[Path]) -> dict:
+def request_item(folder: Path, table: dict, used: set[Path], shared: Shared) -> dict:
     where = f"{folder.relative_to(ROOT)}/folder.toml, request {table.get('name')!r}"
     check_keys(table, REQUEST_KEYS, where)
-    missing = sorted({"name", "method", "url", "description"} - table.keys())
+    missing = sorted({"name", "method", "url", "description", "status"} - table.keys())
     if missing:
         raise SourceError(f"{where}: missing {missing}")
     if "json" in table and "form" in table:
         raise SourceError(f"{where}: give either json or form, not both")
 
+    if not isinstance(table["status"], int) or not 100 <= table["status"] <= 599:
+        raise SourceError(f"{where}: status must be an HTTP status code, not {table['status']!r}")
+
     events = []
     for listen in ("prerequest", "test"):
         path = folder / f"{slug(table['name'])}.{listen}.js"
+        text = source_text(path) if path.exists() else ""
+        if listen == "test":
+            # Every request checks its status code first; its own tests, when it has more, follow.
+            text = STATUS_TEST.format(status=table["status"]) + (f"\n{text}" if text else "")
+        if text:
+            events.append(script(shared.with_what_it_uses(text, str(path.relative_to(ROOT))), listen))
         if path.exists():
-            events.append(script(path, listen))
             used.add(path)
-    if not any(event["listen"] == "test" for event in events):
-        raise SourceError(f"{where}: no test script {folder.relative_to(ROOT)}/{slug(table['name'])}.test.js")
 
     request: dict = {"method": table["method"], "header": []}
     request_auth = auth(table, where)
@@ -122,7 +182,7 @@ def request_item(folder: Path, table: dict, used: set[Path]) -> dict:
     return {"name": table["name"], "event": events, "request": request, "response": []}
 
 
-def folder_item(folder: Path) -> dict:
+def folder_item(folder: Path, shared: Shared) -> dict:
     where = f"{folder.relative_to(ROOT)}/folder.toml"
     if not (folder / "folder.toml").exists():
         raise SourceError(f"{where} is missing")
@@ -132,7 +192,7 @@ def folder_item(folder: Path) -> dict:
     item = {
         "name": table["name"],
         "description": table["description"],
-        "item": [request_item(folder, request, used) for request in table.get("request", [])],
+        "item": [request_item(folder, request, used, shared) for request in table.get("request", [])],
     }
     names = [request["name"] for request in item["item"]]
     duplicates = sorted({slug(name) for name in names if [slug(n) for n in names].count(slug(name)) > 1})
@@ -155,6 +215,7 @@ def build(source: Path = SOURCE) -> str:
     present = sorted(path.name for path in source.iterdir() if path.is_dir())
     if sorted(listed) != present:
         raise SourceError(f"postman/collection.toml lists folders {listed}, postman/ has {present}")
+    shared = Shared(source / SHARED)
     collection = {
         "info": {
             "_postman_id": table["postman_id"],
@@ -162,11 +223,14 @@ def build(source: Path = SOURCE) -> str:
             "description": table["description"],
             "schema": SCHEMA,
         },
-        "item": [folder_item(source / name) for name in listed],
+        "item": [folder_item(source / name, shared) for name in listed],
         "auth": auth(table, "postman/collection.toml"),
-        "event": [script(source / "collection.test.js", "test")],
+        "event": [script(source_text(source / "collection.test.js"), "test")],
         "variable": [{"key": key, "value": value, "type": "string"} for key, value in table["variables"].items()],
     }
+    unused = sorted(shared.blocks.keys() - shared.used)
+    if unused:
+        raise SourceError(f"postman/{SHARED}: defines what no script uses: {unused}")
     return json.dumps(collection, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -1,7 +1,3 @@
-pm.test('Status code is 422', function () {
-    pm.response.to.have.status(422);
-});
-
 pm.test('Names the new password', function () {
     const errors = pm.response.json().detail;
     pm.expect(errors).to.be.an('array');

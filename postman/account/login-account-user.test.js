@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const body = pm.response.json();
 pm.test('Returns a bearer token', function () {
     pm.expect(body.token_type).to.eql('bearer');

@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const user = pm.response.json();
 pm.test('Returns the user with the new values', function () {
     pm.expect(user).to.have.all.keys('id', 'username', 'email', 'is_active');

@@ -1,7 +1,3 @@
-pm.test('Status code is 201', function () {
-    pm.response.to.have.status(201);
-});
-
 const body = pm.response.json();
 pm.test('Returns the key once, with its prefix', function () {
     pm.expect(body).to.have.all.keys('id', 'name', 'key', 'prefix', 'created_at');

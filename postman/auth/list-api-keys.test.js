@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const keys = pm.response.json();
 pm.test('Lists the new key without the secret', function () {
     const listed = keys.find((key) => key.id === Number(pm.collectionVariables.get('api_key_id')));

@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const user = pm.response.json();
 pm.test('Returns the logged-in user', function () {
     pm.expect(user.id).to.eql(Number(pm.collectionVariables.get('user_id')));

@@ -1,7 +1,3 @@
-pm.test('Status code is 201', function () {
-    pm.response.to.have.status(201);
-});
-
 const user = pm.response.json();
 pm.test('Returns the new user', function () {
     pm.expect(user.id).to.be.a('number');

@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('Token is valid and names its user', function () {
     const body = pm.response.json();
     pm.expect(body.valid).to.eql(true);

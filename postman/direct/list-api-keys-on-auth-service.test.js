@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('Lists the key without the secret', function () {
     const keys = pm.response.json();
     pm.expect(keys.map((key) => key.id)).to.include(Number(pm.collectionVariables.get('direct_api_key_id')));

@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const MAX_ATTEMPTS = 20;
 const attempt = Number(pm.collectionVariables.get('poll_attempt') || 0);
 const taskId = Number(pm.collectionVariables.get('direct_task_id'));

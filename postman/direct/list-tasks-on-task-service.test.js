@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('Lists the one task', function () {
     const tasks = pm.response.json();
     pm.expect(tasks).to.have.lengthOf(1);

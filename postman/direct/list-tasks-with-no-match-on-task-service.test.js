@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('No task matches', function () {
     pm.expect(pm.response.json()).to.eql([]);
 });

@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('The change is kept, and the token still works', function () {
     const user = pm.response.json();
     pm.expect(user.id).to.eql(Number(pm.collectionVariables.get('direct_user_id')));

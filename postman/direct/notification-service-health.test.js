@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const body = pm.response.json();
 pm.test('notification_service reports itself healthy', function () {
     pm.expect(body.service).to.eql('notification_service');

@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const doc = pm.response.json();
 pm.test('Is the Task Service\'s own OpenAPI document', function () {
     pm.expect(pm.response.headers.get('Content-Type')).to.include('application/json');

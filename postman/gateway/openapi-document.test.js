@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const doc = pm.response.json();
 pm.test('Is an OpenAPI 3 document', function () {
     pm.expect(doc.openapi).to.match(/^3\./);

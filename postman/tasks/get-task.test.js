@@ -6,10 +6,6 @@ function expectTask(task) {
     pm.expect(task.updated_at).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
 }
 
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('Returns the task', function () {
     const task = pm.response.json();
     expectTask(task);
