@@ -2,6 +2,7 @@
 
     python scripts/build_postman.py           # write the collection (`make postman`)
     python scripts/build_postman.py --check   # exit 1 if the committed collection is not what the source gives
+    python scripts/build_postman.py --source DIR --output FILE   # another source, another collection file
 
 The source (see docs/testing.md, "Postman collection"):
 
@@ -52,6 +53,11 @@ class SourceError(Exception):
     """The source in postman/ is incomplete or inconsistent."""
 
 
+def shown(path: Path) -> str:
+    """`path` as messages name it: from the repository root when it is inside."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
@@ -65,7 +71,7 @@ def check_keys(table: dict, allowed: set[str], where: str) -> None:
 def source_text(path: Path) -> str:
     text = path.read_text(encoding="utf-8")
     if not text.endswith("\n"):
-        raise SourceError(f"{path.relative_to(ROOT)}: must end with a newline")
+        raise SourceError(f"{shown(path)}: must end with a newline")
     return text
 
 
@@ -77,15 +83,16 @@ class Shared:
     """The blocks of postman/shared.js by the name each defines, and which of them the scripts used."""
 
     def __init__(self, path: Path) -> None:
+        self.where = shown(path)
         self.blocks: dict[str, str] = {}
         self.used: set[str] = set()
         for block in source_text(path).rstrip("\n").split("\n\n")[1:]:  # the first is the file's own comment
             defined = re.findall(r"^(?:function (\w+)\(|const (\w+) =)", block, re.MULTILINE)
             if len(defined) != 1:
-                raise SourceError(f"postman/{SHARED}: each block defines one function or constant: {block!r}")
+                raise SourceError(f"{self.where}: each block defines one function or constant: {block!r}")
             name = "".join(defined[0])
             if name in self.blocks:
-                raise SourceError(f"postman/{SHARED}: {name} is defined twice")
+                raise SourceError(f"{self.where}: {name} is defined twice")
             self.blocks[name] = block
 
     def uses(self, text: str) -> list[str]:
@@ -93,7 +100,7 @@ class Shared:
         needed: set[str] = set()
         pending = [text]
         while pending:
-            code = pending.pop()
+            code = re.sub(r"//.*", "", pending.pop())  # a comment naming a block does not use it
             for name, block in self.blocks.items():
                 if name not in needed and re.search(rf"\b{name}\b", code):
                     needed.add(name)
@@ -103,7 +110,7 @@ class Shared:
     def with_what_it_uses(self, text: str, where: str) -> str:
         for name in self.blocks:
             if re.search(rf"^(?:function {name}\(|const {name} =)", text, re.MULTILINE):
-                raise SourceError(f"{where}: defines {name}, which postman/{SHARED} already does")
+                raise SourceError(f"{where}: defines {name}, which {self.where} already does")
         names = self.uses(text)
         self.used.update(names)
         return "".join(self.blocks[name] + "\n\n" for name in names) + text
@@ -143,7 +150,7 @@ def url(raw: str, where: str) -> dict:
 
 
 def request_item(folder: Path, table: dict, used: set[Path], shared: Shared) -> dict:
-    where = f"{folder.relative_to(ROOT)}/folder.toml, request {table.get('name')!r}"
+    where = f"{shown(folder)}/folder.toml, request {table.get('name')!r}"
     check_keys(table, REQUEST_KEYS, where)
     missing = sorted({"name", "method", "url", "description", "status"} - table.keys())
     if missing:
@@ -162,7 +169,7 @@ def request_item(folder: Path, table: dict, used: set[Path], shared: Shared) -> 
             # Every request checks its status code first; its own tests, when it has more, follow.
             text = STATUS_TEST.format(status=table["status"]) + (f"\n{text}" if text else "")
         if text:
-            events.append(script(shared.with_what_it_uses(text, str(path.relative_to(ROOT))), listen))
+            events.append(script(shared.with_what_it_uses(text, shown(path)), listen))
         if path.exists():
             used.add(path)
 
@@ -183,7 +190,7 @@ def request_item(folder: Path, table: dict, used: set[Path], shared: Shared) -> 
 
 
 def folder_item(folder: Path, shared: Shared) -> dict:
-    where = f"{folder.relative_to(ROOT)}/folder.toml"
+    where = f"{shown(folder)}/folder.toml"
     if not (folder / "folder.toml").exists():
         raise SourceError(f"{where} is missing")
     table = tomllib.loads((folder / "folder.toml").read_text(encoding="utf-8"))
@@ -200,7 +207,7 @@ def folder_item(folder: Path, shared: Shared) -> dict:
         raise SourceError(f"{where}: request names that give the same script name: {duplicates}")
     orphans = sorted(path.name for path in folder.glob("*.js") if path not in used)
     if orphans:
-        raise SourceError(f"{folder.relative_to(ROOT)}: scripts that name no request: {orphans}")
+        raise SourceError(f"{shown(folder)}: scripts that name no request: {orphans}")
     folder_auth = auth(table, where)
     if folder_auth:
         item["auth"] = folder_auth
@@ -210,11 +217,12 @@ def folder_item(folder: Path, shared: Shared) -> dict:
 def build(source: Path = SOURCE) -> str:
     """The collection, as the JSON text that is committed."""
     table = tomllib.loads((source / "collection.toml").read_text(encoding="utf-8"))
-    check_keys(table, COLLECTION_KEYS, "postman/collection.toml")
+    where = shown(source / "collection.toml")
+    check_keys(table, COLLECTION_KEYS, where)
     listed = table["folders"]
     present = sorted(path.name for path in source.iterdir() if path.is_dir())
     if sorted(listed) != present:
-        raise SourceError(f"postman/collection.toml lists folders {listed}, postman/ has {present}")
+        raise SourceError(f"{where} lists folders {listed}, {shown(source)}/ has {present}")
     shared = Shared(source / SHARED)
     collection = {
         "info": {
@@ -224,35 +232,38 @@ def build(source: Path = SOURCE) -> str:
             "schema": SCHEMA,
         },
         "item": [folder_item(source / name, shared) for name in listed],
-        "auth": auth(table, "postman/collection.toml"),
+        "auth": auth(table, where),
         "event": [script(source_text(source / "collection.test.js"), "test")],
         "variable": [{"key": key, "value": value, "type": "string"} for key, value in table["variables"].items()],
     }
     unused = sorted(shared.blocks.keys() - shared.used)
     if unused:
-        raise SourceError(f"postman/{SHARED}: defines what no script uses: {unused}")
+        raise SourceError(f"{shared.where}: defines what no script uses: {unused}")
     return json.dumps(collection, indent=2, ensure_ascii=False) + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 if the committed file differs")
+    parser.add_argument("--source", type=Path, default=SOURCE, help="the source folder (default: postman/)")
+    parser.add_argument("--output", type=Path, default=COLLECTION, help="the collection file it writes or checks")
     arguments = parser.parse_args()
     try:
-        built = build()
+        built = build(arguments.source.resolve())
     except (SourceError, OSError, KeyError, tomllib.TOMLDecodeError) as error:
         print(f"build_postman: {error}", file=sys.stderr)
         return 2
-    name = COLLECTION.relative_to(ROOT)
+    output = arguments.output.resolve()
+    name, source = shown(output), shown(arguments.source.resolve())
     if arguments.check:
-        current = COLLECTION.read_text(encoding="utf-8") if COLLECTION.exists() else ""
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
         if current != built:
-            print(f"build_postman: {name} is not what postman/ gives; run `make postman`", file=sys.stderr)
+            print(f"build_postman: {name} is not what {source}/ gives; run `make postman`", file=sys.stderr)
             return 1
-        print(f"{name} is up to date with postman/")
+        print(f"{name} is up to date with {source}/")
         return 0
-    COLLECTION.write_text(built, encoding="utf-8")
-    print(f"wrote {name} ({len(built.encode())} bytes) from postman/")
+    output.write_text(built, encoding="utf-8")
+    print(f"wrote {name} ({len(built.encode())} bytes) from {source}/")
     return 0
 
 

@@ -1,3 +1,1 @@
-pm.test('Says why: "Current password is incorrect"', function () {
-    pm.expect(pm.response.json().detail).to.eql('Current password is incorrect');
-});
+expectDetail('Current password is incorrect');

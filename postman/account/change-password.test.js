@@ -1,4 +1,2 @@
-pm.test('No body', function () {
-    pm.expect(pm.response.text()).to.eql('');
-});
+expectNoBody();
 pm.collectionVariables.set('account_old_token', pm.collectionVariables.get('account_token'));

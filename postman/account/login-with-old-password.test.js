@@ -1,3 +1,1 @@
-pm.test('Says why: "Incorrect username or password"', function () {
-    pm.expect(pm.response.json().detail).to.eql('Incorrect username or password');
-});
+expectDetail('Incorrect username or password');

@@ -1,3 +1,1 @@
-pm.test('Asks for a bearer token', function () {
-    pm.response.to.have.header('WWW-Authenticate', 'Bearer');
-});
+expectBearerChallenge();

@@ -1,3 +1,1 @@
-pm.test('An empty list', function () {
-    pm.expect(pm.response.json()).to.eql([]);
-});
+expectNoTasks();

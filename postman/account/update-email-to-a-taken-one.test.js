@@ -1,3 +1,1 @@
-pm.test('Says why: "Email already registered"', function () {
-    pm.expect(pm.response.json().detail).to.eql('Email already registered');
-});
+expectDetail('Email already registered');

@@ -1,3 +1,1 @@
-pm.test('Says why: "Username already registered"', function () {
-    pm.expect(pm.response.json().detail).to.eql('Username already registered');
-});
+expectDetail('Username already registered');

@@ -1,3 +1,1 @@
-pm.test('Refused as an invalid key', function () {
-    pm.expect(pm.response.json().detail).to.eql('Invalid API key');
-});
+expectInvalidApiKey();

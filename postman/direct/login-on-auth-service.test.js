@@ -1,7 +1,1 @@
-const body = pm.response.json();
-pm.test('Returns a bearer token', function () {
-    pm.expect(body.token_type).to.eql('bearer');
-    pm.expect(body.access_token).to.be.a('string');
-    pm.expect(body.access_token.split('.')).to.have.lengthOf(3);
-});
-pm.collectionVariables.set('direct_token', body.access_token);
+expectBearerToken('direct_token');

@@ -1,3 +1,1 @@
-pm.test('No body', function () {
-    pm.expect(pm.response.text()).to.eql('');
-});
+expectNoBody();

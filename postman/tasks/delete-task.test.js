@@ -1,3 +1,1 @@
-pm.test('Confirms the deletion', function () {
-    pm.expect(pm.response.json()).to.eql({ message: 'Task deleted successfully' });
-});
+expectTaskDeleted();

@@ -1,3 +1,1 @@
-pm.test('Says why: "Task not found"', function () {
-    pm.expect(pm.response.json().detail).to.eql('Task not found');
-});
+expectDetail('Task not found');
