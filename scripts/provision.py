@@ -153,23 +153,32 @@ def provision_postgres(databases: list[Database]) -> None:
         connection.autocommit = True
         with connection.cursor() as cursor:
             if target.user != POSTGRES_ADMIN:
-                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (target.user,))
-                if cursor.fetchone() is None:
-                    cursor.execute(
-                        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                            sql.Identifier(target.user), sql.Literal(target.password)
-                        )
-                    )
-                    print(f"PostgreSQL: created user {target.user}")
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target.name,))
-            if cursor.fetchone() is None:
-                cursor.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                        sql.Identifier(target.name), sql.Identifier(target.user)
-                    )
+                _create_if_missing(
+                    cursor,
+                    "SELECT 1 FROM pg_roles WHERE rolname = %s",
+                    target.user,
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(target.user), sql.Literal(target.password)
+                    ),
+                    f"user {target.user}",
                 )
-                print(f"PostgreSQL: created database {target.name}")
+            _create_if_missing(
+                cursor,
+                "SELECT 1 FROM pg_database WHERE datname = %s",
+                target.name,
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(target.name), sql.Identifier(target.user)),
+                f"database {target.name}",
+            )
         connection.close()
+
+
+def _create_if_missing(
+    cursor: psycopg2.extensions.cursor, lookup: str, name: str, create: sql.Composed, created: str
+) -> None:
+    cursor.execute(lookup, (name,))
+    if cursor.fetchone() is None:
+        cursor.execute(create)
+        print(f"PostgreSQL: created {created}")
 
 
 def _mysql_root_connection(host: str, port: int) -> pymysql.Connection:
