@@ -111,6 +111,10 @@ def test_the_test_profile_creates_what_the_test_addresses_name(unknown_names):
     auth, task = make_url(unknown_names["TEST_AUTH_DATABASE_URL"]), make_url(unknown_names["TEST_TASK_DATABASE_URL"])
     psycopg2.connect(auth.set(drivername="postgresql").render_as_string(hide_password=False)).close()
     pymysql.connect(
-        host=task.host, port=task.port, user=task.username, password=task.password, database=task.database
+        host=task.host or "127.0.0.1",
+        port=task.port or 3306,
+        user=task.username,
+        password=task.password or "",
+        database=task.database,
     ).close()
     pika.BlockingConnection(pika.URLParameters(unknown_names["TEST_RABBITMQ_URL"])).close()
