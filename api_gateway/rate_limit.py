@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_gateway.config import Networks, Settings
 from common.http import UNLIMITED_PATHS
+from common.logging import OutageLog
 from common.redis_pool import connection_pool
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,11 @@ class RateLimiter:
         self.shared = settings.redis_url is not None
         self._strategy = MovingWindowRateLimiter(storage)
         self._down_until = 0.0
-        self._in_outage = False
+        self._storage_outage = OutageLog(
+            logger,
+            "Rate limit storage unreachable, requests pass unlimited until it is back: %s",
+            "Rate limit storage reachable again: limits apply",
+        )
 
     def rules_for(self, method: str, path: str) -> list[Rule]:
         # An orchestrator's probes and a metrics scraper are never throttled, as admission never refuses them.
@@ -143,13 +148,9 @@ class RateLimiter:
             verdict = await self._check(rules, address, account)
         except Exception as exc:  # a storage error must never fail the request
             self._down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
-            if not self._in_outage:
-                self._in_outage = True
-                logger.warning("Rate limit storage unreachable, requests pass unlimited until it is back: %s", exc)
+            self._storage_outage.failed(exc)
             return None
-        if self._in_outage:
-            self._in_outage = False
-            logger.warning("Rate limit storage reachable again: limits apply")
+        self._storage_outage.succeeded()
         return verdict
 
     async def _check(self, rules: list[Rule], address: str, account: str | None) -> Verdict | None:

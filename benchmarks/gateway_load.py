@@ -44,7 +44,7 @@ async def one_request(http: httpx.AsyncClient, user: dict, task_ids: list[int]) 
 
 async def run_load(gateway: str, users: list[dict]) -> None:
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    task_ids = {user["id"]: [] for user in users}
+    task_ids: dict[int, list[int]] = {user["id"]: [] for user in users}
     statuses: Counter[str] = Counter()
     latencies: list[float] = []
     deadline = time.monotonic() + DURATION_SECONDS

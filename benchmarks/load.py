@@ -103,7 +103,7 @@ def wrk(target: str, url: str, connections: int, seconds: int, token: str, pids:
         check=True,
     ).stdout
     after = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    requests = int(_found(r"(\d+) requests in", output).group(1))
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return WrkRun(
@@ -111,7 +111,7 @@ def wrk(target: str, url: str, connections: int, seconds: int, token: str, pids:
         connections=connections,
         seconds=seconds,
         requests=requests,
-        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        rps=float(_found(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         p50_ms=_latency(output, "50%"),
         p99_ms=_latency(output, "99%"),
         max_ms=_max_latency(output),
@@ -121,17 +121,24 @@ def wrk(target: str, url: str, connections: int, seconds: int, token: str, pids:
     )
 
 
+def _found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
+    match = re.search(pattern, text, flags)
+    if match is None:
+        raise ValueError(f"nothing matches {pattern!r} in wrk's output:\n{text}")
+    return match
+
+
 def _to_ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s|m)", value).groups()
+    number, unit = _found(r"^([\d.]+)(us|ms|s|m)", value).groups()
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
 
 
 def _latency(output: str, percentile: str) -> float:
-    return _to_ms(re.search(rf"^\s+{re.escape(percentile)}\s+(\S+)", output, re.MULTILINE).group(1))
+    return _to_ms(_found(rf"^\s+{re.escape(percentile)}\s+(\S+)", output, re.MULTILINE).group(1))
 
 
 def _max_latency(output: str) -> float:
-    return _to_ms(re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", output).group(1))
+    return _to_ms(_found(r"Latency\s+\S+\s+\S+\s+(\S+)", output).group(1))
 
 
 def start_nginx(upstream_port: int) -> subprocess.Popen:

@@ -106,3 +106,25 @@ def configure_logging(level: str, log_format: str) -> None:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers[:] = []
         uvicorn_logger.propagate = True
+
+
+class OutageLog:
+    """One line when a dependency starts failing and one when it answers again, however many requests
+    meet it in between: a log line per failed request would bury everything else during an outage."""
+
+    def __init__(self, logger: logging.Logger, down: str, back: str, back_level: int = logging.WARNING) -> None:
+        self._logger = logger
+        self._down = down  # formatted with the exception that began the outage, as `%s`
+        self._back = back
+        self._back_level = back_level
+        self.in_outage = False
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.in_outage:
+            self.in_outage = True
+            self._logger.warning(self._down, exc)
+
+    def succeeded(self) -> None:
+        if self.in_outage:
+            self.in_outage = False
+            self._logger.log(self._back_level, self._back)

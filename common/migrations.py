@@ -2,14 +2,16 @@
 
 Every container runs `alembic upgrade head` before it starts serving, so several replicas may
 migrate at once; a database-wide lock makes them take turns, and all but the first find the
-schema already at head.
+schema already at head. `drop_everything` empties a database for a schema built from nothing
+(a restore, the migration tests).
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from alembic import context
-from sqlalchemy import Connection, MetaData, create_engine, text
+from sqlalchemy import Connection, MetaData, create_engine, inspect, text
+from sqlalchemy.dialects.postgresql.base import PGInspector
 from sqlalchemy.pool import NullPool
 
 LOCK_NAME = "alembic-migrations"
@@ -54,3 +56,19 @@ def migration_lock(connection: Connection) -> Iterator[None]:
     finally:
         connection.execute(release, {"name": LOCK_NAME})
         connection.commit()
+
+
+def drop_everything(url: str) -> None:
+    """Drop every table (and on PostgreSQL every enum type), so nothing left over clashes with a new schema."""
+    engine = create_engine(url)
+    try:
+        metadata = MetaData()
+        metadata.reflect(engine)
+        metadata.drop_all(engine)
+        inspector = inspect(engine)
+        if isinstance(inspector, PGInspector):
+            with engine.begin() as connection:
+                for enum in inspector.get_enums():
+                    connection.execute(text(f'DROP TYPE IF EXISTS "{enum["name"]}"'))
+    finally:
+        engine.dispose()

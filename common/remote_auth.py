@@ -26,6 +26,7 @@ from common import request_id
 from common.config import TokenCheckingSettings
 from common.errors import Unauthorized, Unavailable, UpstreamTimeout
 from common.http_client import create_http_client, timed_out_reading
+from common.logging import OutageLog
 from common.revocations import RevocationCounters, connect
 from common.security_schemes import API_KEY_HEADER, api_key_scheme, bearer_scheme
 
@@ -67,7 +68,12 @@ class VerifiedTokenCache:
         self._counters = counters
         self._lifetime = lifetime_seconds
         self._checks: dict[Credential, _CachedCheck] = {}
-        self._redis_down = False
+        self._redis_outage = OutageLog(
+            logger,
+            "Redis unavailable; every token is checked with the auth service until it is back: %s",
+            "Redis is back; verified tokens are reused again",
+            back_level=logging.INFO,
+        )
 
     async def verify(
         self,
@@ -86,16 +92,9 @@ class VerifiedTokenCache:
         try:
             counter = await self._counters.read(user_id)
         except RedisError as exc:
-            if not self._redis_down:
-                # Once per outage, not once per request.
-                logger.warning(
-                    "Redis unavailable; every token is checked with the auth service until it is back: %s", exc
-                )
-                self._redis_down = True
+            self._redis_outage.failed(exc)
             return await ask_auth_service(credential)
-        if self._redis_down:
-            logger.info("Redis is back; verified tokens are reused again")
-            self._redis_down = False
+        self._redis_outage.succeeded()
         cached = self._checks.get(credential)
         if cached is not None and cached.counter == counter and time.time() < cached.valid_until:
             hits.inc()

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import MetaData, create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from auth_service.config import Settings as AuthSettings  # noqa: E402
+from common.migrations import drop_everything  # noqa: E402
 from notification_service.config import Settings as NotificationSettings  # noqa: E402
 from task_service.config import Settings as TaskSettings  # noqa: E402
 
@@ -52,10 +53,12 @@ def databases() -> list[Database]:
 def _client(url: str, dump: bool) -> tuple[list[str], dict[str, str]]:
     """The command line (without the database's SQL) and environment for pg_dump/psql or mysqldump/mysql."""
     parsed = make_url(url)
-    host, port, user = parsed.host or "127.0.0.1", str(parsed.port or ""), parsed.username or ""
+    if not parsed.database:
+        raise SystemExit(f"{parsed.render_as_string(hide_password=True)} names no database")
+    host, port, user, name = parsed.host or "127.0.0.1", str(parsed.port or ""), parsed.username or "", parsed.database
     if parsed.get_backend_name() == "postgresql":
         env = {"PGPASSWORD": parsed.password or ""}
-        common = ["-h", host, "-p", port or "5432", "-U", user, "-d", parsed.database]
+        common = ["-h", host, "-p", port or "5432", "-U", user, "-d", name]
         if dump:
             return ["pg_dump", "--clean", "--if-exists", "--no-owner", "--no-privileges", *common], env
         return ["psql", "--quiet", "--set", "ON_ERROR_STOP=1", *common], env
@@ -68,9 +71,9 @@ def _client(url: str, dump: bool) -> tuple[list[str], dict[str, str]]:
             "--no-tablespaces",
             "--add-drop-table",
             *common,
-            parsed.database,
+            name,
         ], env
-    return ["mysql", *common, parsed.database], env
+    return ["mysql", *common, name], env
 
 
 def revision(url: str) -> str | None:
@@ -85,29 +88,16 @@ def revision(url: str) -> str | None:
 def backup(destination: Path, targets: list[Database]) -> Path:
     folder = destination / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder.mkdir(parents=True)
-    manifest = {"created_at": datetime.now(UTC).isoformat(), "databases": {}}
+    created_at = datetime.now(UTC).isoformat()
+    revisions: dict[str, dict[str, str | None]] = {}
     for database in targets:
         command, env = _client(database.url, dump=True)
         with (folder / database.file).open("wb") as out:
             subprocess.run(command, stdout=out, env={**os.environ, **env}, check=True)
-        manifest["databases"][database.name] = {"service": database.service, "revision": revision(database.url)}
+        revisions[database.name] = {"service": database.service, "revision": revision(database.url)}
+    manifest = {"created_at": created_at, "databases": revisions}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return folder
-
-
-def drop_everything(url: str) -> None:
-    """Empty the database, so tables that newer migrations added cannot clash with the restored schema."""
-    engine = create_engine(url)
-    try:
-        metadata = MetaData()
-        metadata.reflect(engine)
-        metadata.drop_all(engine)
-        if engine.dialect.name == "postgresql":
-            with engine.begin() as connection:
-                for enum in inspect(engine).get_enums():
-                    connection.execute(text(f'DROP TYPE IF EXISTS "{enum["name"]}"'))
-    finally:
-        engine.dispose()
 
 
 def restore(folder: Path, targets: list[Database]) -> None:
@@ -115,6 +105,7 @@ def restore(folder: Path, targets: list[Database]) -> None:
     for database in targets:
         if database.name not in manifest["databases"]:
             raise SystemExit(f"{folder} holds no backup of {database.name}")
+        # Tables that newer migrations added would clash with the restored schema.
         drop_everything(database.url)
         command, env = _client(database.url, dump=False)
         with (folder / database.file).open("rb") as source:

@@ -31,15 +31,17 @@ def https_port() -> int:
 def replicated(procfile: str, replicas: int) -> str:
     processes = dict(line.split(": ", 1) for line in procfile.splitlines() if line.strip())
     ports = {name: port_of(command) for name, command in processes.items()}
+    upstream_ports = {name: port for name, port in ports.items() if port is not None}
     upstreams = " ".join(
-        f"{setting}=" + ",".join(f"http://127.0.0.1:{ports[name] + PORT_STEP * k}" for k in range(replicas))
+        f"{setting}=" + ",".join(f"http://127.0.0.1:{upstream_ports[name] + PORT_STEP * k}" for k in range(replicas))
         for name, setting in UPSTREAM_SETTINGS.items()
     )
     lines = []
     for name, command in processes.items():
+        port = ports[name]
         for k in range(replicas):
-            if ports[name] is not None:
-                line = command.replace(f"--port {ports[name]}", f"--port {ports[name] + PORT_STEP * k}")
+            if port is not None:
+                line = command.replace(f"--port {port}", f"--port {port + PORT_STEP * k}")
             else:  # the port is a setting: replica 0 keeps it, the others are told theirs
                 line = command if k == 0 else f"{command} --port {https_port() + PORT_STEP * k}"
             if name in GATEWAYS:

@@ -1,6 +1,7 @@
 """What every test suite here shares: the test servers' addresses and a way to run real services."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,6 +16,10 @@ import httpx
 from alembic import command
 from alembic.config import Config
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import make_url
+from starlette.applications import Starlette
+from starlette.datastructures import State
+from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +37,51 @@ NOTIFICATION_DATABASE_URL = os.environ.get(
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://admin:admin123@127.0.0.1:5672/task_manager_test")
 # Database 1, apart from development's 0; only revocation counters live there, so suites may share it.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+
+
+def _beside(url: str, database: str) -> str:
+    """The URL of another database on the same server, for the same user."""
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+# Scratch databases beside the suites' own, where migrations and restores build schemas from nothing.
+SCRATCH_DATABASE_URLS = {
+    "auth_service": _beside(AUTH_DATABASE_URL, "auth_migrations_test"),
+    "task_service": _beside(TASK_DATABASE_URL, "task_migrations_test"),
+    "notification_service": _beside(NOTIFICATION_DATABASE_URL, "notifications_migrations_test"),
+}
+# The setting each service reads its database URL from.
+DATABASE_URL_VARIABLES = {
+    "auth_service": "AUTH_DATABASE_URL",
+    "task_service": "TASK_DATABASE_URL",
+    "notification_service": "NOTIFICATION_DATABASE_URL",
+}
+
+# Every port a suite listens on (or counts on being closed) is PORT_BASE plus an offset from this one table,
+# so E2E_PORT_BASE moves them all, e.g. for a second checkout running its suites beside the first.
+PORT_BASE = int(os.environ.get("E2E_PORT_BASE", "18000"))
+# tests/e2e/stack.py: PORT_BASE + 0-3 for each replica, ten apart; + 99 for a spare notification service.
+E2E_STACK_PORT = PORT_BASE
+E2E_SPARE_NOTIFICATION_PORT = PORT_BASE + 99
+# The suite's OTLP receiver (tests/e2e/otlp_receiver.py), and the services at LOG_LEVEL=DEBUG beside the stack.
+E2E_OTLP_PORT = PORT_BASE + 97
+DEBUG_GATEWAY_PORT, DEBUG_AUTH_PORT, DEBUG_TASK_PORT = PORT_BASE + 90, PORT_BASE + 91, PORT_BASE + 92
+# The real auth service each service suite checks tokens with.
+TASK_SUITE_AUTH_PORT = PORT_BASE + 101
+NOTIFICATION_SUITE_AUTH_PORT = PORT_BASE + 201
+GATEWAY_SUITE_AUTH_PORT = PORT_BASE + 301
+# Stand-in mail servers of notification_service/tests.
+EMAIL_SMTP_PORT = PORT_BASE + 25
+HOSTILE_MESSAGES_SMTP_PORT = PORT_BASE + 425
+# api_gateway/tests/test_rate_limits.py: its stand-in auth service, then two gateways on the next two ports.
+RATE_LIMIT_PORT = int(os.environ.get("RATE_LIMIT_TEST_PORT", PORT_BASE + 1050))
+CLOSED_REDIS_PORT = PORT_BASE + 1097
+# tests/test_https.py: the HTTPS gateway, one started without a certificate, and a plain one.
+HTTPS_GATEWAY_PORT = PORT_BASE + 1243
+IDLE_HTTPS_GATEWAY_PORT = PORT_BASE + 1244
+HTTP_GATEWAY_PORT = PORT_BASE + 1280
+# Nothing listens there: a gateway pointed at it starts without its services.
+NOWHERE_URL = f"http://127.0.0.1:{PORT_BASE + 1299}"
 
 # Fast hashing keeps suites that register many users quick; production keeps the default 12.
 TEST_BCRYPT_ROUNDS = 4
@@ -152,6 +202,12 @@ def running_auth_service(port: int) -> Iterator[RunningService]:
         service.stop()
 
 
+def app_state(client: TestClient) -> State:
+    """The state of the app a TestClient drives (its services, consumer, limiter...)."""
+    assert isinstance(client.app, Starlette)
+    return client.app.state
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -166,6 +222,15 @@ def register_and_login(auth_url: str, prefix: str = "user") -> dict:
     login.raise_for_status()
     token = login.json()["access_token"]
     return {**user, "id": registered.json()["id"], "token": token, "headers": bearer(token)}
+
+
+def token_checks(service_url: str) -> dict[str, float]:
+    """How many token checks the service has answered so far, by source (its /metrics)."""
+    metrics = httpx.get(f"{service_url}/metrics").text
+    return {
+        source: float(value)
+        for source, value in re.findall(r'^token_checks_total\{source="(\w+)"\} ([\d.e+]+)$', metrics, re.MULTILINE)
+    }
 
 
 def drop_broker_connections(connection_name: str) -> None:

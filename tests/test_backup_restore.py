@@ -7,18 +7,9 @@ import sys
 
 from sqlalchemy import create_engine, text
 
-from scripts.backup import drop_everything
-from tests.helpers import AUTH_DATABASE_URL, NOTIFICATION_DATABASE_URL, ROOT, TASK_DATABASE_URL, migrate
+from common.migrations import drop_everything
+from tests.helpers import DATABASE_URL_VARIABLES, ROOT, SCRATCH_DATABASE_URLS, migrate
 
-# Scratch databases from `scripts/provision.py test`, so the suites' own data is never touched.
-SCRATCH = {
-    "auth_service": ("AUTH_DATABASE_URL", AUTH_DATABASE_URL.rsplit("/", 1)[0] + "/auth_migrations_test"),
-    "task_service": ("TASK_DATABASE_URL", TASK_DATABASE_URL.rsplit("/", 1)[0] + "/task_migrations_test"),
-    "notification_service": (
-        "NOTIFICATION_DATABASE_URL",
-        NOTIFICATION_DATABASE_URL.rsplit("/", 1)[0] + "/notifications_migrations_test",
-    ),
-}
 CONTENT = {
     "auth_service": "SELECT id, username, email, token_version FROM users ORDER BY id",
     "task_service": "SELECT id, user_id, title, status, description FROM tasks ORDER BY id",
@@ -27,7 +18,7 @@ CONTENT = {
 
 
 def run_script(*arguments: str) -> str:
-    env = {**os.environ, **{variable: url for variable, url in SCRATCH.values()}}
+    env = {**os.environ, **{DATABASE_URL_VARIABLES[service]: url for service, url in SCRATCH_DATABASE_URLS.items()}}
     result = subprocess.run(
         [sys.executable, "scripts/backup.py", *arguments], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -36,7 +27,7 @@ def run_script(*arguments: str) -> str:
 
 
 def execute(service: str, *statements: str) -> None:
-    engine = create_engine(SCRATCH[service][1])
+    engine = create_engine(SCRATCH_DATABASE_URLS[service])
     with engine.begin() as connection:
         for statement in statements:
             connection.execute(text(statement))
@@ -46,7 +37,7 @@ def execute(service: str, *statements: str) -> None:
 def content() -> dict[str, list[tuple]]:
     rows = {}
     for service, query in CONTENT.items():
-        engine = create_engine(SCRATCH[service][1])
+        engine = create_engine(SCRATCH_DATABASE_URLS[service])
         with engine.connect() as connection:
             rows[service] = [tuple(row) for row in connection.execute(text(query))]
         engine.dispose()
@@ -54,7 +45,7 @@ def content() -> dict[str, list[tuple]]:
 
 
 def fresh_databases_with_data() -> None:
-    for service, (_, url) in SCRATCH.items():
+    for service, url in SCRATCH_DATABASE_URLS.items():
         drop_everything(url)
         migrate(service, url)
     execute(

@@ -2,6 +2,7 @@
 `gateway-https` command as a real process, checked with real TLS handshakes (chain and host name)."""
 
 import datetime
+import ipaddress
 import os
 import shlex
 import signal
@@ -15,18 +16,28 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from scripts import dev_certs
-from tests.helpers import LOG_DIR, ROOT, start_service, stop_service
+from tests.helpers import (
+    HTTP_GATEWAY_PORT,
+    HTTPS_GATEWAY_PORT,
+    IDLE_HTTPS_GATEWAY_PORT,
+    LOG_DIR,
+    NOWHERE_URL,
+    ROOT,
+    start_service,
+    stop_service,
+)
 
-HTTPS_PORT = 19243
-# For the command started without a certificate, while the one above still serves.
-IDLE_HTTPS_PORT = 19244
-HTTP_PORT = 19280
-# Nothing listens there: the gateway starts without its services, and /health answers 503.
-NOWHERE = "http://127.0.0.1:19299"
 HSTS = "strict-transport-security"
-DEV_CERTS = [dev_certs.CA_CERT, dev_certs.CA_KEY, dev_certs.CERT, dev_certs.KEY]
+# The files scripts/dev_certs.py writes, as it documents them.
+CA_CERT, CA_KEY, CERT, KEY = "dev-ca.pem", "dev-ca-key.pem", "localhost.pem", "localhost-key.pem"
+DEV_CERTS = [CA_CERT, CA_KEY, CERT, KEY]
+LOCALHOST_NAMES = [x509.DNSName("localhost"), *(x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", "::1"))]
+
+CertificateAndKey = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
 
 
 def run_script(directory: Path) -> str:
@@ -43,9 +54,9 @@ def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
 def gateway_env(**extra: str) -> dict[str, str]:
     env = {
         "ENVIRONMENT": "test",
-        "AUTH_SERVICE_URL": NOWHERE,
-        "TASK_SERVICE_URL": NOWHERE,
-        "NOTIFICATION_SERVICE_URL": NOWHERE,
+        "AUTH_SERVICE_URL": NOWHERE_URL,
+        "TASK_SERVICE_URL": NOWHERE_URL,
+        "NOTIFICATION_SERVICE_URL": NOWHERE_URL,
         "HEALTH_TIMEOUT_SECONDS": "0.5",
         "CONNECT_TIMEOUT_SECONDS": "0.5",
         **extra,
@@ -53,7 +64,7 @@ def gateway_env(**extra: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "HSTS_"))}, **env}
 
 
-def procfile_command(name: str, port: int = HTTPS_PORT) -> list[str]:
+def procfile_command(name: str, port: int = HTTPS_GATEWAY_PORT) -> list[str]:
     """The Procfile's command for `name`, run with this interpreter, on 127.0.0.1 and a test port."""
     lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     command = shlex.split(lines[name])
@@ -64,8 +75,8 @@ def procfile_command(name: str, port: int = HTTPS_PORT) -> list[str]:
 
 def start_https_gateway(env: dict[str, str], log_name: str) -> subprocess.Popen:
     with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", HTTPS_PORT)) == 0:
-            raise RuntimeError(f"port {HTTPS_PORT} is already in use: stop whatever listens there first")
+        if probe.connect_ex(("127.0.0.1", HTTPS_GATEWAY_PORT)) == 0:
+            raise RuntimeError(f"port {HTTPS_GATEWAY_PORT} is already in use: stop whatever listens there first")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = open(LOG_DIR / log_name, "ab")  # noqa: SIM115  (the process owns it until it exits)
     return subprocess.Popen(procfile_command("gateway-https"), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -93,10 +104,12 @@ def trusting(ca_file: Path) -> ssl.SSLContext:
 
 def handshake(context: ssl.SSLContext, server_hostname: str) -> dict:
     with (
-        socket.create_connection(("127.0.0.1", HTTPS_PORT), timeout=5) as raw,
+        socket.create_connection(("127.0.0.1", HTTPS_GATEWAY_PORT), timeout=5) as raw,
         context.wrap_socket(raw, server_hostname=server_hostname) as tls,
     ):
-        return tls.getpeercert()
+        peer = tls.getpeercert()
+    assert peer is not None, "the server sent no certificate"
+    return peer
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +121,10 @@ def certs(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def https_gateway(certs):
-    env = gateway_env(
-        GATEWAY_TLS_CERT_FILE=str(certs / dev_certs.CERT), GATEWAY_TLS_KEY_FILE=str(certs / dev_certs.KEY)
-    )
-    process = start_https_gateway(env, f"api_gateway-https-{HTTPS_PORT}.log")
+    env = gateway_env(GATEWAY_TLS_CERT_FILE=str(certs / CERT), GATEWAY_TLS_KEY_FILE=str(certs / KEY))
+    process = start_https_gateway(env, f"api_gateway-https-{HTTPS_GATEWAY_PORT}.log")
     try:
-        wait_for_port(HTTPS_PORT, process)
+        wait_for_port(HTTPS_GATEWAY_PORT, process)
         yield process
     finally:
         stop_service(process)
@@ -121,16 +132,18 @@ def https_gateway(certs):
 
 @pytest.fixture(scope="module")
 def http_gateway():
-    process = start_service("api_gateway.main", HTTP_PORT, gateway_env(), LOG_DIR / f"api_gateway-{HTTP_PORT}.log")
+    process = start_service(
+        "api_gateway.main", HTTP_GATEWAY_PORT, gateway_env(), LOG_DIR / f"api_gateway-{HTTP_GATEWAY_PORT}.log"
+    )
     try:
-        wait_for_port(HTTP_PORT, process)
+        wait_for_port(HTTP_GATEWAY_PORT, process)
         yield process
     finally:
         stop_service(process)
 
 
 def test_a_client_trusting_only_the_dev_ca_verifies_the_chain_and_the_host_name(certs, https_gateway):
-    peer = handshake(trusting(certs / dev_certs.CA_CERT), "localhost")
+    peer = handshake(trusting(certs / CA_CERT), "localhost")
 
     assert dict(name for [name] in peer["subject"])["commonName"] == "localhost"
     assert set(peer["subjectAltName"]) == {
@@ -139,12 +152,12 @@ def test_a_client_trusting_only_the_dev_ca_verifies_the_chain_and_the_host_name(
         ("IP Address", "0:0:0:0:0:0:0:1"),
     }
     # The IP addresses are names of the certificate too, as curl https://127.0.0.1:8443 needs.
-    handshake(trusting(certs / dev_certs.CA_CERT), "127.0.0.1")
+    handshake(trusting(certs / CA_CERT), "127.0.0.1")
 
 
 def test_health_over_https_carries_hsts(certs, https_gateway):
-    with httpx.Client(verify=trusting(certs / dev_certs.CA_CERT), trust_env=False) as client:
-        response = client.get(f"https://localhost:{HTTPS_PORT}/health")
+    with httpx.Client(verify=trusting(certs / CA_CERT), trust_env=False) as client:
+        response = client.get(f"https://localhost:{HTTPS_GATEWAY_PORT}/health")
 
     # Its services are not running: the gateway answers for itself, over TLS.
     assert response.status_code == 503
@@ -156,9 +169,9 @@ def test_health_over_https_carries_hsts(certs, https_gateway):
 def test_the_documented_curl_command_works(certs, https_gateway):
     # docs/development.md: `curl --cacert certs/dev-ca.pem https://localhost:8443/health`, here on the test port.
     result = subprocess.run(
-        ["curl", "--silent", "--show-error", "--noproxy", "*", "--cacert", str(certs / dev_certs.CA_CERT),
+        ["curl", "--silent", "--show-error", "--noproxy", "*", "--cacert", str(certs / CA_CERT),
          "--output", "/dev/null", "--write-out", "%{http_code} %{ssl_verify_result}",
-         f"https://localhost:{HTTPS_PORT}/health"],
+         f"https://localhost:{HTTPS_GATEWAY_PORT}/health"],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
 
@@ -166,7 +179,7 @@ def test_the_documented_curl_command_works(certs, https_gateway):
 
 
 def test_plain_http_carries_no_hsts(http_gateway):
-    response = httpx.get(f"http://127.0.0.1:{HTTP_PORT}/health", trust_env=False)
+    response = httpx.get(f"http://127.0.0.1:{HTTP_GATEWAY_PORT}/health", trust_env=False)
 
     assert response.status_code == 503
     assert HSTS not in response.headers
@@ -175,19 +188,19 @@ def test_plain_http_carries_no_hsts(http_gateway):
 def test_a_client_that_does_not_trust_the_dev_ca_fails_the_handshake(certs, https_gateway, tmp_path):
     # Another development CA (another machine's `make dev`), and the system's trust store.
     run_script(tmp_path)
-    for context in (trusting(tmp_path / dev_certs.CA_CERT), ssl.create_default_context()):
+    for context in (trusting(tmp_path / CA_CERT), ssl.create_default_context()):
         with pytest.raises(ssl.SSLCertVerificationError, match="unable to get local issuer certificate"):
             handshake(context, "localhost")
 
 
 def test_a_host_name_the_certificate_does_not_name_fails_the_handshake(certs, https_gateway):
     with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
-        handshake(trusting(certs / dev_certs.CA_CERT), "gateway.example.com")
+        handshake(trusting(certs / CA_CERT), "gateway.example.com")
 
 
 def test_the_https_command_serves_nothing_and_waits_without_a_certificate():
     process = subprocess.Popen(
-        procfile_command("gateway-https", IDLE_HTTPS_PORT),
+        procfile_command("gateway-https", IDLE_HTTPS_GATEWAY_PORT),
         cwd=ROOT,
         env=gateway_env(),
         stderr=subprocess.PIPE,
@@ -198,10 +211,11 @@ def test_the_https_command_serves_nothing_and_waits_without_a_certificate():
         # Still running (honcho would stop every other process of `make dev` if it exited), not listening.
         assert process.poll() is None
         with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", IDLE_HTTPS_PORT)) != 0
+            assert probe.connect_ex(("127.0.0.1", IDLE_HTTPS_GATEWAY_PORT)) != 0
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=5) == 0
-        assert "HTTPS: off" in process.stderr.read()
+        _, stderr = process.communicate(timeout=5)
+        assert process.returncode == 0
+        assert "HTTPS: off" in stderr
     finally:
         if process.poll() is None:
             process.kill()
@@ -224,34 +238,67 @@ def test_the_script_is_idempotent(certs):
 
 
 def test_the_keys_are_readable_by_their_owner_only(certs):
-    for name in (dev_certs.CA_KEY, dev_certs.KEY):
+    for name in (CA_KEY, KEY):
         assert (certs / name).stat().st_mode & 0o077 == 0
+
+
+def made_long_ago(days_ago: int, lifetime_days: int, ca: CertificateAndKey | None = None) -> CertificateAndKey:
+    """A certificate as if made `days_ago`: a CA without `ca`, else a localhost certificate `ca` signed."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    made = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=days_ago)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost" if ca else f"old CA {days_ago}")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca[0].subject if ca else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(made)
+        .not_valid_after(made + datetime.timedelta(days=lifetime_days))
+    )
+    if ca is None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+    else:
+        builder = builder.add_extension(x509.SubjectAlternativeName(LOCALHOST_NAMES), critical=False)
+    return builder.sign(ca[1] if ca else key, hashes.SHA256()), key
+
+
+def write_pair(directory: Path, cert_name: str, key_name: str, pair: CertificateAndKey) -> None:
+    certificate, key = pair
+    (directory / cert_name).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / key_name).write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+
+def read_ca(directory: Path) -> CertificateAndKey:
+    key = serialization.load_pem_private_key((directory / CA_KEY).read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return x509.load_pem_x509_certificate((directory / CA_CERT).read_bytes()), key
 
 
 def test_a_certificate_near_its_end_is_renewed_by_the_same_ca(tmp_path):
     run_script(tmp_path)
-    ca_before = snapshot(tmp_path)[dev_certs.CA_CERT]
-    # As if the certificate had been made 380 days ago: 17 days left, inside the renewal window.
-    ca = dev_certs._load(tmp_path, dev_certs.CA_CERT, dev_certs.CA_KEY)
-    old = dev_certs.make_cert(ca, datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=380))
-    dev_certs._save(tmp_path, dev_certs.CERT, dev_certs.KEY, old)
+    ca_before = snapshot(tmp_path)[CA_CERT]
+    ca = read_ca(tmp_path)
+    # Made 380 days ago for 397: 17 days left, inside the renewal window.
+    write_pair(tmp_path, CERT, KEY, made_long_ago(380, 397, ca))
 
     assert "wrote localhost.pem, localhost-key.pem" in run_script(tmp_path)
-    renewed = x509.load_pem_x509_certificate((tmp_path / dev_certs.CERT).read_bytes())
+    renewed = x509.load_pem_x509_certificate((tmp_path / CERT).read_bytes())
     assert renewed.not_valid_after_utc - datetime.datetime.now(datetime.UTC) > datetime.timedelta(days=390)
     renewed.verify_directly_issued_by(ca[0])
-    assert snapshot(tmp_path)[dev_certs.CA_CERT] == ca_before
+    assert snapshot(tmp_path)[CA_CERT] == ca_before
 
 
 def test_an_expired_ca_is_replaced_and_the_certificate_with_it(tmp_path):
-    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3700)
-    old_ca = dev_certs.make_ca(long_ago)
-    dev_certs._save(tmp_path, dev_certs.CA_CERT, dev_certs.CA_KEY, old_ca)
-    dev_certs._save(tmp_path, dev_certs.CERT, dev_certs.KEY, dev_certs.make_cert(old_ca, long_ago))
+    old_ca = made_long_ago(3700, 3650)
+    write_pair(tmp_path, CA_CERT, CA_KEY, old_ca)
+    write_pair(tmp_path, CERT, KEY, made_long_ago(3700, 397, old_ca))
 
     output = run_script(tmp_path)
 
     assert "a new development CA" in output
-    ca = x509.load_pem_x509_certificate((tmp_path / dev_certs.CA_CERT).read_bytes())
+    ca = x509.load_pem_x509_certificate((tmp_path / CA_CERT).read_bytes())
     assert ca.subject != old_ca[0].subject
-    x509.load_pem_x509_certificate((tmp_path / dev_certs.CERT).read_bytes()).verify_directly_issued_by(ca)
+    x509.load_pem_x509_certificate((tmp_path / CERT).read_bytes()).verify_directly_issued_by(ca)

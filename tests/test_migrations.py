@@ -8,16 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from common.migrations import migration_lock
-from scripts.backup import drop_everything
-from tests.helpers import AUTH_DATABASE_URL, ROOT, TASK_DATABASE_URL
+from common.migrations import drop_everything, migration_lock
+from tests.helpers import DATABASE_URL_VARIABLES, ROOT, SCRATCH_DATABASE_URLS
 
 REPLICAS = 4
-# Scratch databases from `scripts/provision.py test`, next to the suites' own.
-SCRATCH = {
-    "auth_service": ("AUTH_DATABASE_URL", AUTH_DATABASE_URL.rsplit("/", 1)[0] + "/auth_migrations_test"),
-    "task_service": ("TASK_DATABASE_URL", TASK_DATABASE_URL.rsplit("/", 1)[0] + "/task_migrations_test"),
-}
+# One service per database server is enough for the lock: PostgreSQL's and MariaDB's.
+SERVICES = ["auth_service", "task_service"]
 
 
 def head_of(service: str) -> str:
@@ -25,9 +21,9 @@ def head_of(service: str) -> str:
     return versions[-1].name.split("_", 1)[0]
 
 
-@pytest.mark.parametrize("service", sorted(SCRATCH))
+@pytest.mark.parametrize("service", SERVICES)
 def test_replicas_migrating_at_the_same_time_all_succeed(service):
-    variable, url = SCRATCH[service]
+    variable, url = DATABASE_URL_VARIABLES[service], SCRATCH_DATABASE_URLS[service]
     drop_everything(url)
     alembic = [sys.executable, "-m", "alembic", "-c", f"{service}/alembic.ini", "upgrade", "head"]
 
@@ -35,7 +31,8 @@ def test_replicas_migrating_at_the_same_time_all_succeed(service):
         subprocess.Popen(alembic, cwd=ROOT, env={**os.environ, variable: url}, stderr=subprocess.PIPE, text=True)
         for _ in range(REPLICAS)
     ]
-    failures = [run.stderr.read() for run in runs if run.wait(timeout=120) != 0]
+    outcomes = [run.communicate(timeout=120) for run in runs]
+    failures = [stderr for run, (_, stderr) in zip(runs, outcomes, strict=True) if run.returncode != 0]
 
     assert failures == []
     engine = create_engine(url)
@@ -45,9 +42,9 @@ def test_replicas_migrating_at_the_same_time_all_succeed(service):
     engine.dispose()
 
 
-@pytest.mark.parametrize("service", sorted(SCRATCH))
+@pytest.mark.parametrize("service", SERVICES)
 def test_a_migration_waits_while_another_holds_the_lock(service):
-    variable, url = SCRATCH[service]
+    variable, url = DATABASE_URL_VARIABLES[service], SCRATCH_DATABASE_URLS[service]
     drop_everything(url)
     engine = create_engine(url)
     with engine.connect() as holder:

@@ -5,15 +5,14 @@ from fastapi.testclient import TestClient
 
 from api_gateway.config import Settings
 from api_gateway.main import create_app
-from tests.helpers import RunningService, running_auth_service
+from tests.helpers import GATEWAY_SUITE_AUTH_PORT, RunningService, running_auth_service
 
-AUTH_PORT = 18301
 CLOSED_PORT_URL = "http://127.0.0.1:1"
 
 
 @pytest.fixture(scope="module")
 def auth_service() -> Iterator[RunningService]:
-    with running_auth_service(AUTH_PORT) as service:
+    with running_auth_service(GATEWAY_SUITE_AUTH_PORT) as service:
         yield service
 
 

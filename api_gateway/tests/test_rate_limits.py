@@ -24,14 +24,14 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from api_gateway.config import Settings
 from api_gateway.main import create_app
 from api_gateway.rate_limit import KEY_PREFIX, RateLimiter
-from tests.helpers import RunningService
+from tests.helpers import CLOSED_REDIS_PORT, RATE_LIMIT_PORT, RunningService, app_state
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
-UPSTREAM_PORT = int(os.environ.get("RATE_LIMIT_TEST_PORT", "19050"))
+UPSTREAM_PORT = RATE_LIMIT_PORT
 GATEWAY_PORTS = (UPSTREAM_PORT + 1, UPSTREAM_PORT + 2)
 CLOSED_PORT_URL = "http://127.0.0.1:1"
 # Nothing listens here: a Redis that is away.
-UNREACHABLE_REDIS_URL = "redis://127.0.0.1:19097/0"
+UNREACHABLE_REDIS_URL = f"redis://127.0.0.1:{CLOSED_REDIS_PORT}/0"
 
 
 def stand_in_auth_service() -> FastAPI:
@@ -117,7 +117,7 @@ def assert_refused_with_headers(response, limit: int) -> None:
 def test_two_gateways_sharing_redis_share_one_login_budget(upstream_url, redis_url):
     limits = {"redis_url": redis_url, "login_rate_limit": "4/minute", "login_account_rate_limit": ""}
     with gateway(upstream_url, **limits) as first, gateway(upstream_url, **limits) as second:
-        assert isinstance(first.app.state.rate_limiter.storage, RedisStorage)
+        assert isinstance(app_state(first).rate_limiter.storage, RedisStorage)
         allowed = [login(client, f"user{n}") for n, client in enumerate([first, second, first, second])]
         refused = [login(first, "user4"), login(second, "user5")]
 
@@ -205,7 +205,7 @@ def test_a_login_body_past_the_size_limit_is_still_refused_with_413(upstream_url
 
 def test_without_redis_the_counters_are_kept_in_memory(upstream_url):
     with gateway(upstream_url, register_rate_limit="2/minute") as client:
-        assert isinstance(client.app.state.rate_limiter.storage, MemoryStorage)
+        assert isinstance(app_state(client).rate_limiter.storage, MemoryStorage)
         answers = [client.post("/auth/register", json={}) for _ in range(3)]
 
     assert [answer.status_code for answer in answers] == [201, 201, 429]

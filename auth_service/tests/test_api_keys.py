@@ -16,11 +16,7 @@ from auth_service.main import create_app
 from auth_service.models import ApiKey
 from common.db import utcnow
 from common.revocations import KEY_PREFIX
-from tests.helpers import REDIS_URL
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.helpers import REDIS_URL, bearer
 
 
 def keyed(key: str) -> dict[str, str]:
@@ -260,7 +256,7 @@ def test_the_document_offers_both_schemes_where_keys_are_accepted(client):
         "name": "X-API-Key",
         "description": "An API key from `POST /auth/api-keys`, instead of a bearer token",
     }
-    both = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
+    both: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
     for path, method in [("/auth/me", "get"), ("/auth/verify", "get"), ("/auth/api-keys", "get")]:
         assert document["paths"][path][method]["security"] == both, path
     assert document["paths"]["/auth/api-keys/{key_id}"]["delete"]["security"] == both
@@ -274,11 +270,14 @@ def client_with_redis(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def counter_of(user_id: int) -> bytes | None:
-    async def read() -> bytes | None:
+def counter_of(user_id: int) -> int | None:
+    """The user's revocation counter in Redis (None before their first revocation)."""
+
+    async def read() -> int | None:
         client = redis.Redis.from_url(REDIS_URL)
         try:
-            return await client.get(KEY_PREFIX + str(user_id))
+            counter = await client.get(KEY_PREFIX + str(user_id))
+            return None if counter is None else int(counter)
         finally:
             await client.aclose()
 
@@ -287,11 +286,11 @@ def counter_of(user_id: int) -> bytes | None:
 
 def test_deleting_a_key_raises_the_users_revocation_counter(client_with_redis, registered_user, token):
     created = create_key(client_with_redis, token)
-    before = int(counter_of(registered_user["id"]) or 0)
+    before = counter_of(registered_user["id"]) or 0
 
     assert client_with_redis.delete(f"/auth/api-keys/{created['id']}", headers=bearer(token)).status_code == 204
 
-    assert int(counter_of(registered_user["id"])) == before + 1
+    assert counter_of(registered_user["id"]) == before + 1
 
 
 def test_creating_or_using_a_key_leaves_the_counter_alone(client_with_redis, registered_user, token):

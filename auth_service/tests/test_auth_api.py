@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, text
 
 from auth_service.config import DEFAULT_JWT_SECRET
 from auth_service.main import create_app
-from tests.helpers import AUTH_DATABASE_URL, bearer
+from tests.helpers import AUTH_DATABASE_URL, app_state, bearer
 
 
 def test_register_returns_the_user_without_the_password(client: TestClient, new_user: dict):
@@ -277,7 +277,7 @@ def test_while_the_hasher_is_full_a_sign_in_is_refused_before_its_body_is_read(s
     with TestClient(create_app(busy)) as client, ThreadPoolExecutor(1) as pool:
         hashing = pool.submit(client.post, "/auth/login", data=unknown)
         deadline = time.monotonic() + 5
-        while not client.app.state.accounts.hasher.is_full() and time.monotonic() < deadline:
+        while not app_state(client).accounts.hasher.is_full() and time.monotonic() < deadline:
             time.sleep(0.005)
         # Not even a valid form: refused for the hasher, not parsed into a 422.
         refused = client.post("/auth/login", content=b"not a form", headers={"Content-Type": "text/plain"})
@@ -293,7 +293,7 @@ def test_a_token_check_costs_one_database_statement(client, token):
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    engine = client.app.state.database.engine
+    engine = app_state(client).database.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         response = client.get("/auth/verify", headers=bearer(token))

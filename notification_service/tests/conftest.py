@@ -10,22 +10,23 @@ from notification_service.config import Settings
 from notification_service.main import create_app
 from tests.helpers import (
     NOTIFICATION_DATABASE_URL,
+    NOTIFICATION_SUITE_AUTH_PORT,
     RABBITMQ_URL,
     RunningService,
+    app_state,
     migrate,
     poll,
     register_and_login,
     running_auth_service,
 )
 
-AUTH_PORT = 18201
 # This suite's own exchange and queues: no other suite's events reach them, nor theirs this one's.
 SUITE = "notification-service-tests"
 
 
 @pytest.fixture(scope="module")
 def auth_service() -> Iterator[RunningService]:
-    with running_auth_service(AUTH_PORT) as service:
+    with running_auth_service(NOTIFICATION_SUITE_AUTH_PORT) as service:
         yield service
 
 
@@ -51,7 +52,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
     # Module scope: the consumer must be gone before another suite consumes the same queue.
     with TestClient(create_app(settings)) as test_client:
         # Until the consumer has declared its queue, a published event has nowhere to go.
-        poll(lambda: test_client.app.state.consumer.connected)
+        poll(lambda: app_state(test_client).consumer.connected)
         yield test_client
 
 

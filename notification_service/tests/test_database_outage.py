@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from notification_service.config import Settings
 from notification_service.main import create_app
 from notification_service.tests.events import task_event
-from tests.helpers import RABBITMQ_URL, poll
+from tests.helpers import RABBITMQ_URL, app_state, poll
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_events_wait_in_the_queue_while_the_database_is_down_and_are_stored_when
     )
     event = task_event(user, task_id=77, title="Survives the outage")
     with TestClient(create_app(database_down)) as down:
-        poll(lambda: down.app.state.consumer.connected)
+        poll(lambda: app_state(down).consumer.connected)
         publish(event)
         health = down.get("/health")
         # Taken by the consumer, which cannot store it and so never acknowledges it.

@@ -8,9 +8,7 @@ from fastapi.testclient import TestClient
 from notification_service.mailer import Mailer
 from notification_service.main import create_app
 from notification_service.tests.events import task_event
-from tests.helpers import poll
-
-SMTP_PORT = 18025
+from tests.helpers import EMAIL_SMTP_PORT, app_state, poll
 
 
 class Inbox:
@@ -25,7 +23,7 @@ class Inbox:
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=SMTP_PORT)
+    controller = Controller(handler, hostname="127.0.0.1", port=EMAIL_SMTP_PORT)
     controller.start()
     try:
         yield handler
@@ -38,13 +36,13 @@ def test_with_email_enabled_each_event_is_mailed_to_the_task_owner(settings, use
         update={
             "enable_email_notifications": True,
             "smtp_host": "127.0.0.1",
-            "smtp_port": SMTP_PORT,
+            "smtp_port": EMAIL_SMTP_PORT,
             "smtp_starttls": False,
         }
     )
     with TestClient(create_app(email_settings)) as client:
         # Until the consumer has declared its queue, a published event has nowhere to go.
-        poll(lambda: client.app.state.consumer.connected)
+        poll(lambda: app_state(client).consumer.connected)
         publish(task_event(user, task_id=3, title="Mail me"))
         [message] = poll(lambda: [m for m in inbox.messages if m["To"] == user["email"]])
 

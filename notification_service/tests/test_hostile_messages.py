@@ -10,7 +10,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -24,9 +24,8 @@ from notification_service.consumer import MAX_ATTEMPTS, MAX_MESSAGE_BYTES, Event
 from notification_service.mailer import Mailer
 from notification_service.notifier import NotificationLog, Notifier
 from notification_service.tests.events import task_event
-from tests.helpers import NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
+from tests.helpers import HOSTILE_MESSAGES_SMTP_PORT, NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
 
-SMTP_PORT = 18425
 # Task events name their user by id only here: no auth service is involved.
 USER = {"id": 424242, "username": "mallory", "email": "mallory@example.com"}
 
@@ -37,8 +36,8 @@ class RunningConsumer:
     exchange: str
     live_exchange: str
     dead_letter_queue: str
-    live: list[tuple[int, str]] = field(default_factory=list)
-    channel: pika.adapters.blocking_connection.BlockingChannel | None = None
+    live: list[tuple[int, str]]
+    channel: pika.adapters.blocking_connection.BlockingChannel
 
     def publish(self, body: bytes | dict, exchange: str | None = None, routing_key: str = "task.created") -> None:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -67,27 +66,24 @@ def start_consumer(database: Database, tmp_path: Path) -> Iterator[Callable[...,
     def start(notifier: Notifier | None = None, mailer: Mailer | None = None) -> RunningConsumer:
         name = f"hostile-{uuid.uuid4().hex[:8]}"
         notifier = notifier or Notifier(database.session_factory, NotificationLog(tmp_path / "log.jsonl"), mailer)
-        running = RunningConsumer(
-            consumer=None,
-            exchange=f"task_events.{name}",
-            live_exchange=f"notifications.live.{name}",
-            dead_letter_queue=f"notifications.dead-letter.{name}",
-        )
-        running.consumer = EventConsumer(
+        exchange, live_exchange = f"task_events.{name}", f"notifications.live.{name}"
+        dead_letter_queue = f"notifications.dead-letter.{name}"
+        live: list[tuple[int, str]] = []
+        consumer = EventConsumer(
             notifier,
             RABBITMQ_URL,
-            running.exchange,
+            exchange,
             f"notifications.{name}",
             f"notifications.dead-letter.{name}",
-            running.dead_letter_queue,
-            running.live_exchange,
-            lambda user_id, notification: running.live.append((user_id, notification)),
+            dead_letter_queue,
+            live_exchange,
+            lambda user_id, notification: live.append((user_id, notification)),
             CollectorRegistry(),
             retry_pause_seconds=0.05,
         )
-        running.consumer.start()
-        poll(lambda: running.consumer.connected)
-        running.channel = connection.channel()
+        consumer.start()
+        poll(lambda: consumer.connected)
+        running = RunningConsumer(consumer, exchange, live_exchange, dead_letter_queue, live, connection.channel())
         started.append(running)
         return running
 
@@ -208,7 +204,7 @@ class Inbox:
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=SMTP_PORT)
+    controller = Controller(handler, hostname="127.0.0.1", port=HOSTILE_MESSAGES_SMTP_PORT)
     controller.start()
     try:
         yield handler
@@ -217,7 +213,15 @@ def inbox() -> Iterator[Inbox]:
 
 
 def mailer() -> Mailer:
-    return Mailer("127.0.0.1", SMTP_PORT, "Task Manager <no-reply@example.com>", None, None, starttls=False, timeout=5)
+    return Mailer(
+        "127.0.0.1",
+        HOSTILE_MESSAGES_SMTP_PORT,
+        "Task Manager <no-reply@example.com>",
+        None,
+        None,
+        starttls=False,
+        timeout=5,
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from notification_service.consumer import EventConsumer
 from notification_service.tests.events import task_event
-from tests.helpers import RABBITMQ_URL, drop_broker_connections, poll, register_and_login
+from tests.helpers import RABBITMQ_URL, app_state, drop_broker_connections, poll, register_and_login
 
 
 def notifications_of(client, user: dict) -> list[dict]:
@@ -131,10 +131,10 @@ def test_health_reports_database_and_consumer(client):
 
 
 def test_the_consumer_reconnects_after_the_broker_drops_it(client, user, publish):
-    poll(lambda: client.app.state.consumer.connected)
+    poll(lambda: app_state(client).consumer.connected)
 
     drop_broker_connections(EventConsumer.connection_name)
-    poll(lambda: client.app.state.consumer.connected, timeout=15)
+    poll(lambda: app_state(client).consumer.connected, timeout=15)
     publish(task_event(user, task_id=12, title="After the restart"))
 
     [notification] = poll(lambda: notifications_of(client, user))
@@ -148,7 +148,7 @@ def test_metrics_are_served(client):
 
 
 def test_health_is_503_while_the_log_file_cannot_be_written(client, tmp_path):
-    log = client.app.state.notification_log
+    log = app_state(client).notification_log
     original = log.path
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")

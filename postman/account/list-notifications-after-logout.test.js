@@ -1,11 +1,1 @@
-pm.test('Status code is 401', function () {
-    pm.response.to.have.status(401);
-});
-
-pm.test('The logged-out token is refused', function () {
-    pm.expect(pm.response.json().detail).to.eql('Could not validate credentials');
-});
-
-pm.test('Asks for a bearer token', function () {
-    pm.response.to.have.header('WWW-Authenticate', 'Bearer');
-});
+expectTokenRefused();

@@ -1,14 +1,1 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
-const body = pm.response.json();
-pm.test('Returns a bearer token', function () {
-    pm.expect(body.token_type).to.eql('bearer');
-    pm.expect(body.access_token).to.be.a('string');
-    pm.expect(body.access_token.split('.')).to.have.lengthOf(3);
-});
-pm.test('A token of its own', function () {
-    pm.expect(body.access_token).to.not.eql(pm.collectionVariables.get('account_old_token'));
-});
-pm.collectionVariables.set('account_token', body.access_token);
+expectBearerToken('account_token', 'account_old_token');

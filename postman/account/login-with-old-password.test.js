@@ -1,7 +1,1 @@
-pm.test('Status code is 401', function () {
-    pm.response.to.have.status(401);
-});
-
-pm.test('Says why: "Incorrect username or password"', function () {
-    pm.expect(pm.response.json().detail).to.eql('Incorrect username or password');
-});
+expectDetail('Incorrect username or password');

@@ -1,12 +1,2 @@
-pm.test('Status code is 201', function () {
-    pm.response.to.have.status(201);
-});
-
-const user = pm.response.json();
-pm.test('Returns the new user', function () {
-    pm.expect(user.id).to.be.a('number');
-    pm.expect(user.username).to.eql(pm.collectionVariables.get('account_username'));
-    pm.expect(user.email).to.eql(pm.collectionVariables.get('account_email'));
-    pm.expect(user.is_active).to.eql(true);
-});
+const user = expectRegistered({ username: 'account_username', email: 'account_email' });
 pm.collectionVariables.set('account_user_id', user.id);

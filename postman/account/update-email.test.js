@@ -1,12 +1,1 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
-const user = pm.response.json();
-pm.test('Returns the user with the new values', function () {
-    pm.expect(user).to.have.all.keys('id', 'username', 'email', 'is_active');
-    pm.expect(user.id).to.eql(Number(pm.collectionVariables.get('account_user_id')));
-    pm.expect(user.username).to.eql(pm.collectionVariables.get('account_new_username'));
-    pm.expect(user.email).to.eql(pm.collectionVariables.get('account_new_email'));
-    pm.expect(user.is_active).to.eql(true);
-});
+expectUserAnswer({ id: 'account_user_id', username: 'account_new_username', email: 'account_new_email' });

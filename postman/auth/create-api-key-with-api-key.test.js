@@ -1,7 +1,3 @@
-pm.test('Status code is 403', function () {
-    pm.response.to.have.status(403);
-});
-
 pm.test('Says a key cannot do this', function () {
     pm.expect(pm.response.json().detail).to.include('An API key cannot create API keys');
 });

@@ -1,8 +1,1 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
-pm.test('Returns the user\'s task list', function () {
-    pm.expect(pm.response.json()).to.be.an('array');
-    pm.expect(pm.response.headers.get('X-Total-Count')).to.match(/^\d+$/);
-});
+expectTaskList();

@@ -1,11 +1,2 @@
-pm.test('Status code is 401', function () {
-    pm.response.to.have.status(401);
-});
-
-pm.test('Says why: "Incorrect username or password"', function () {
-    pm.expect(pm.response.json().detail).to.eql('Incorrect username or password');
-});
-
-pm.test('Asks for a bearer token', function () {
-    pm.response.to.have.header('WWW-Authenticate', 'Bearer');
-});
+expectDetail('Incorrect username or password');
+expectBearerChallenge();

@@ -1,11 +1,1 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
-pm.test('Token is valid and names its user', function () {
-    const body = pm.response.json();
-    pm.expect(body.valid).to.eql(true);
-    pm.expect(body.id).to.eql(Number(pm.collectionVariables.get('user_id')));
-    pm.expect(body.username).to.eql(pm.collectionVariables.get('username'));
-    pm.expect(body.email).to.eql(pm.collectionVariables.get('email'));
-});
+expectVerified({ id: 'user_id', username: 'username', email: 'email' });

@@ -1,10 +1,1 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
-pm.test('No task matches', function () {
-    pm.expect(pm.response.json()).to.eql([]);
-});
-pm.test('X-Total-Count is 0', function () {
-    pm.response.to.have.header('X-Total-Count', '0');
-});
+expectNoTasks();

@@ -1,11 +1,1 @@
-pm.test('Status code is 401', function () {
-    pm.response.to.have.status(401);
-});
-
-pm.test('The token is refused', function () {
-    pm.expect(pm.response.json().detail).to.eql('Could not validate credentials');
-});
-
-pm.test('Asks for a bearer token', function () {
-    pm.expect(pm.response.headers.get('WWW-Authenticate')).to.eql('Bearer');
-});
+expectTokenRefused();

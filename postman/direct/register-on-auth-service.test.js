@@ -1,15 +1,2 @@
-pm.test('Status code is 201', function () {
-    pm.response.to.have.status(201);
-});
-
-const user = pm.response.json();
-pm.test('Returns the new user', function () {
-    pm.expect(user.id).to.be.a('number');
-    pm.expect(user.username).to.eql(pm.collectionVariables.get('direct_username'));
-    pm.expect(user.email).to.eql(pm.collectionVariables.get('direct_email'));
-    pm.expect(user.is_active).to.eql(true);
-});
-pm.test('Never returns the password', function () {
-    pm.expect(user).to.not.have.any.keys('password', 'hashed_password');
-});
+const user = expectRegistered({ username: 'direct_username', email: 'direct_email' });
 pm.collectionVariables.set('direct_user_id', user.id);

@@ -1,15 +1,4 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
-const user = pm.response.json();
-pm.test('Returns the user with the new values', function () {
-    pm.expect(user).to.have.all.keys('id', 'username', 'email', 'is_active');
-    pm.expect(user.id).to.eql(Number(pm.collectionVariables.get('direct_user_id')));
-    pm.expect(user.username).to.eql(pm.collectionVariables.get('direct_new_username'));
-    pm.expect(user.email).to.eql(pm.collectionVariables.get('direct_new_email'));
-    pm.expect(user.is_active).to.eql(true);
-});
+const user = expectUserAnswer({ id: 'direct_user_id', username: 'direct_new_username', email: 'direct_new_email' });
 if (pm.response.code === 200) {
     pm.collectionVariables.set('direct_username', user.username);
     pm.collectionVariables.set('direct_email', user.email);

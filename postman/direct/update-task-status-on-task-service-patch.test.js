@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('Only the status changed', function () {
     const task = pm.response.json();
     pm.expect(task.id).to.eql(Number(pm.collectionVariables.get('direct_task_id')));

@@ -1,9 +1,1 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
-pm.test('The key names its user', function () {
-    const body = pm.response.json();
-    pm.expect(body).to.have.all.keys('valid', 'id', 'username', 'email');
-    pm.expect(body.id).to.eql(Number(pm.collectionVariables.get('direct_user_id')));
-});
+expectVerified({ id: 'direct_user_id', username: 'direct_username', email: 'direct_email' });

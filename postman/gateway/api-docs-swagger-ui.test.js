@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('Is an HTML page', function () {
     pm.expect(pm.response.headers.get('Content-Type')).to.include('text/html');
 });

@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const body = pm.response.json();
 pm.test('Gateway and every service are healthy', function () {
     pm.expect(body.service).to.eql('api_gateway');

@@ -1,12 +1,1 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
-pm.test('Is Prometheus text', function () {
-    pm.expect(pm.response.headers.get('Content-Type')).to.include('text/plain');
-});
-pm.test('Counts the requests it answered', function () {
-    const text = pm.response.text();
-    pm.expect(text).to.include('# TYPE http_requests_total counter');
-    pm.expect(text).to.match(/^http_requests_total\{[^}]*\} \d/m);
-});
+expectRequestMetrics();

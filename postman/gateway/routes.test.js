@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const routes = pm.response.json();
 pm.test('Routes every prefix to its service', function () {
     pm.expect(routes).to.be.an('array');

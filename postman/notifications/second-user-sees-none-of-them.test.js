@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('None about the first user\'s tasks', function () {
     const taskId = Number(pm.collectionVariables.get('task_id'));
     const notifications = pm.response.json();

@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const tasks = pm.response.json();
 pm.test('One task per page, newest first', function () {
     pm.expect(tasks).to.have.lengthOf(1);

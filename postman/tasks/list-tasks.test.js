@@ -1,15 +1,3 @@
-function expectTask(task) {
-    pm.expect(task).to.include.all.keys('id', 'title', 'description', 'status', 'user_id', 'created_at', 'updated_at');
-    pm.expect(task.id).to.be.a('number');
-    pm.expect(['Pending', 'In Progress', 'Completed']).to.include(task.status);
-    pm.expect(task.created_at).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
-    pm.expect(task.updated_at).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
-}
-
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 const tasks = pm.response.json();
 pm.test('Lists exactly the caller\'s two tasks', function () {
     pm.expect(tasks).to.be.an('array').with.lengthOf(2);

@@ -1,11 +1,1 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
-const body = pm.response.json();
-pm.test('Returns a bearer token', function () {
-    pm.expect(body.token_type).to.eql('bearer');
-    pm.expect(body.access_token).to.be.a('string');
-    pm.expect(body.access_token.split('.')).to.have.lengthOf(3);
-});
-pm.collectionVariables.set('other_token', body.access_token);
+expectBearerToken('other_token');

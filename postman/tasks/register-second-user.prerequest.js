@@ -1,5 +1,1 @@
-// A fresh user on every run, so the collection can run again and again against the same databases.
-const suffix = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
-pm.collectionVariables.set('other_username', 'postman_' + suffix);
-pm.collectionVariables.set('other_email', 'postman_' + suffix + '@example.com');
-pm.collectionVariables.set('other_password', 'securepassword123');
+makeUpUser('other_', 'postman_');

@@ -1,7 +1,3 @@
-pm.test('Status code is 200', function () {
-    pm.response.to.have.status(200);
-});
-
 pm.test('Only the status changed', function () {
     const task = pm.response.json();
     pm.expect(task.status).to.eql('Completed');

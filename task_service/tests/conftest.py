@@ -10,6 +10,7 @@ from task_service.main import create_app
 from tests.helpers import (
     RABBITMQ_URL,
     TASK_DATABASE_URL,
+    TASK_SUITE_AUTH_PORT,
     RunningService,
     migrate,
     poll,
@@ -17,7 +18,6 @@ from tests.helpers import (
     running_auth_service,
 )
 
-AUTH_PORT = 18101
 # This suite's own exchange: its events never reach another suite's queues, nor theirs this one's.
 EVENTS_EXCHANGE = "task_events.task-service-tests"
 
@@ -25,7 +25,7 @@ EVENTS_EXCHANGE = "task_events.task-service-tests"
 @pytest.fixture(scope="package")
 def auth_service() -> Iterator[RunningService]:
     """The real auth service: the task service checks every token by calling it."""
-    with running_auth_service(AUTH_PORT) as service:
+    with running_auth_service(TASK_SUITE_AUTH_PORT) as service:
         yield service
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import create_engine, text
 
 from task_service.main import create_app
 from task_service.messaging import OutboxRelay
-from tests.helpers import TASK_DATABASE_URL, drop_broker_connections, poll
+from tests.helpers import TASK_DATABASE_URL, app_state, drop_broker_connections, poll
 
 
 def test_task_created_event_carries_the_envelope(client, alice, task_events):
@@ -90,7 +90,7 @@ def test_health_reports_database_and_broker(client):
 
 
 def test_the_relay_reconnects_after_the_broker_drops_it(client, alice, task_events):
-    relay = client.app.state.relay
+    relay = app_state(client).relay
     poll(lambda: relay.connected)
 
     drop_broker_connections(OutboxRelay.connection_name)

@@ -27,7 +27,8 @@ def test_create_returns_the_task_owned_by_the_caller(client, alice):
     assert task["status"] == "Pending"
     assert task["user_id"] == alice["id"]
     created = datetime.fromisoformat(task["created_at"])
-    assert created.utcoffset() is not None and created.utcoffset().total_seconds() == 0
+    offset = created.utcoffset()
+    assert offset is not None and offset.total_seconds() == 0
     assert task["updated_at"] == task["created_at"]
 
 

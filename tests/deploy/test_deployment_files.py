@@ -14,23 +14,27 @@ import pytest
 import yaml
 from pydantic_settings import SettingsError
 
+from tests.deploy.files import (
+    APP_PORTS,
+    COMPOSE_FILE,
+    DATABASE_SERVICES,
+    ROOT,
+    UVICORN_OPTIONS,
+    VARIABLE,
+    command_text,
+    dockerfile_instructions,
+    dockerignore_patterns,
+    environment,
+    port_pairs,
+    strings,
+)
 from tests.deploy.service_settings import application_settings, env_name, setting_names, settings_class
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = ROOT / "docker-compose.yml"
-APP_PORTS = {"api_gateway": 8000, "auth_service": 8001, "task_service": 8002, "notification_service": 8003}
-DATABASE_SERVICES = ["auth_service", "task_service", "notification_service"]
-# Keep-alive outlasts the pooled clients' 30 s; open event streams must not hold a stop forever.
-# No `Server: uvicorn` banner on any answer.
-UVICORN_OPTIONS = "--timeout-keep-alive 75 --timeout-graceful-shutdown 5 --no-server-header"
 INFRASTRUCTURE_PORTS = {"postgres_db": [5432], "mysql_db": [3306], "rabbitmq": [5672, 15672], "redis": [6379]}
 # The seven original containers, and the one added beside them.
 ADDED_SERVICES = {"redis"}
 # The services that read REDIS_URL (token revocations, rate-limit counters) and are given the compose Redis.
 REDIS_CLIENTS = ["auth_service", "task_service", "notification_service", "api_gateway"]
-# `${VAR}`, `${VAR:-default}`, `${VAR-default}`; `$${...}` is an escaped dollar, not a variable.
-VARIABLE = re.compile(r"(?<!\$)\$\{(\w+)(?:(:?-)([^}]*))?\}")
-
 # What each container gets when no `.env` overrides anything: the documented default credentials and settings
 # (docs/configuration.md), with compose service names as hosts.
 DEFAULT_ENVIRONMENT = {
@@ -69,80 +73,6 @@ DEFAULT_ENVIRONMENT = {
         "NOTIFICATION_SERVICE_URL": "http://notification_service:8003",
     },
 }
-
-
-@pytest.fixture(scope="module")
-def compose() -> dict:
-    return yaml.safe_load(COMPOSE_FILE.read_text())
-
-
-@pytest.fixture(scope="module")
-def services(compose) -> dict:
-    return compose["services"]
-
-
-def strings(node):
-    """Every string value (and mapping key) in the loaded YAML, so comments never count."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield str(key)
-            yield from strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from strings(item)
-    elif isinstance(node, str):
-        yield node
-
-
-def interpolate(value: str) -> str:
-    """Compose's substitution with an empty environment: every variable takes its default."""
-    return VARIABLE.sub(lambda match: match.group(3) or "", value).replace("$$", "$")
-
-
-def environment(service: dict) -> dict[str, str]:
-    env = service.get("environment", {})
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) for item in env)
-    return {key: interpolate(str(value)) for key, value in env.items()}
-
-
-def port_pairs(service: dict) -> set[tuple[int, int]]:
-    """(published, container) for each port, short syntax (`[ip:]published:target[/proto]`) or long."""
-    pairs = set()
-    for port in service.get("ports", []):
-        if isinstance(port, dict):
-            pairs.add((int(port["published"]), int(port["target"])))
-        else:
-            parts = str(port).split("/")[0].split(":")
-            pairs.add((int(parts[-2]), int(parts[-1])))
-    return pairs
-
-
-def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) in order, with `\\` continuations joined and comments dropped."""
-    instructions, pending = [], ""
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        keyword, _, arguments = (pending + line).partition(" ")
-        instructions.append((keyword.upper(), arguments.strip()))
-        pending = ""
-    assert not pending, f"{path}: a continuation runs off the end of the file"
-    return instructions
-
-
-def command_text(arguments: str) -> str:
-    """CMD/HEALTHCHECK arguments as one string, from exec (JSON) form or shell form."""
-    return " ".join(json.loads(arguments)) if arguments.startswith("[") else arguments
-
-
-def dockerignore_patterns() -> list[str]:
-    lines = (ROOT / ".dockerignore").read_text().splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith(("#", "!"))]
 
 
 # --- docker-compose.yml ---

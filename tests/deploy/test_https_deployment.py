@@ -10,9 +10,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.deploy.service_settings import application_settings, setting_names
-from tests.deploy.test_deployment_files import (
+from tests.deploy.files import (
     COMPOSE_FILE,
+    KUBERNETES_VERSION,
     ROOT,
     UVICORN_OPTIONS,
     VARIABLE,
@@ -23,7 +23,7 @@ from tests.deploy.test_deployment_files import (
     port_pairs,
     strings,
 )
-from tests.deploy.test_kubernetes_manifests import KUBERNETES_VERSION
+from tests.deploy.service_settings import application_settings, setting_names
 
 HTTPS_FILE = ROOT / "docker-compose.https.yml"
 TLS_SETTINGS = {"GATEWAY_HTTPS_PORT", "GATEWAY_TLS_CERT_FILE", "GATEWAY_TLS_KEY_FILE", "HSTS_MAX_AGE_SECONDS"}

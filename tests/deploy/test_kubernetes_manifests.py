@@ -19,15 +19,11 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from common.migrations import LOCK_TIMEOUT_SECONDS
+from tests.deploy.files import APP_PORTS, DATABASE_SERVICES, KUBERNETES_VERSION, ROOT
 from tests.deploy.service_settings import env_name, setting_names, settings_class
 
-ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "k8s"
-# One of the versions kubernetes-validate ships; the manifests use only stable APIs, valid from 1.25 to 1.37.
-KUBERNETES_VERSION = "1.33.0"
 NAMESPACE = "task-manager"
-APP_PORTS = {"api_gateway": 8000, "auth_service": 8001, "task_service": 8002, "notification_service": 8003}
-DATABASE_SERVICES = ["auth_service", "task_service", "notification_service"]
 # The gateway's /health reports every service behind it, so it would take the whole API out of the load balancer
 # whenever one service is down: its readiness is the process alone.
 READINESS_PATHS = {
@@ -65,6 +61,7 @@ SECRET_MOUNT = "/run/secrets/task-manager"
 
 def load_make_secrets():
     spec = importlib.util.spec_from_file_location("make_secrets", ROOT / "deploy" / "make_secrets.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -173,14 +170,14 @@ def references(workload: dict):
 
 def environment(container: dict) -> dict[str, str]:
     """What the container's environment holds, references resolved (downward-API values left out)."""
-    env = {}
+    env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         env |= {source.get("prefix", "") + key: value for key, value in data_of(*object_reference(source)).items()}
     for entry in container.get("env", []):
         if "value" in entry:
             env[entry["name"]] = entry["value"]
-        elif key_reference(entry):
-            kind, name, key = key_reference(entry)
+        elif reference := key_reference(entry):
+            kind, name, key = reference
             env[entry["name"]] = data_of(kind, name)[key]
     return env
 
@@ -371,8 +368,8 @@ def test_references_resolve(name):
             assert key in data_of(kind, object_name), f"{name} reads missing key {key} of {kind}/{object_name}"
     for container in containers(WORKLOADS[name]):
         for entry in container.get("env", []):
-            if key_reference(entry):
-                assert key_reference(entry)[2] == entry["name"], "a key must have its variable's name"
+            if reference := key_reference(entry):
+                assert reference[2] == entry["name"], "a key must have its variable's name"
 
 
 @pytest.mark.parametrize(("kind", "name"), [("ConfigMap", "task-manager-config"), ("Secret", "task-manager-secrets")])
@@ -411,6 +408,7 @@ def settings_and_secrets() -> dict[str, str]:
 @pytest.mark.parametrize("key", sorted(key for key in settings_and_secrets() if key.endswith("_URL")))
 def test_url_names_an_in_cluster_service(key):
     url = urlsplit(settings_and_secrets()[key])
+    assert url.hostname, f"{key}: no host"
     service = objects("Service").get(url.hostname)
     assert service is not None, f"{key}: no Service {url.hostname}"
     assert url.port in [port["port"] for port in service["spec"]["ports"]]
@@ -503,7 +501,8 @@ def test_secret_files_are_mounted_where_their_variables_point(name):
     secret_volumes = {v["name"]: v["secret"] for v in spec.get("volumes", []) if "secret" in v}
     for container in containers(WORKLOADS[name]):
         for entry in container.get("env", []):
-            assert not key_reference(entry) or key_reference(entry)[0] != "Secret", "a secret in the environment"
+            reference = key_reference(entry)
+            assert reference is None or reference[0] != "Secret", "a secret in the environment"
             if not entry["name"].endswith("_FILE") or not entry.get("value", "").startswith(SECRET_MOUNT):
                 continue
             key = entry["value"].removeprefix(SECRET_MOUNT + "/")
@@ -642,7 +641,8 @@ def test_each_database_and_the_broker_are_reached_only_by_their_owners():
 
 
 def test_redis_serves_the_services_that_read_it():
-    container = app_container("redis") if "redis" in WORKLOADS else None
+    assert "redis" in WORKLOADS
+    container = app_container("redis")
     assert container["image"] == "redis:7-alpine"
     assert container["args"] == ["redis-server", "--save", "", "--appendonly", "no"]
     assert "volumeClaimTemplates" not in WORKLOADS["redis"]["spec"]
@@ -650,3 +650,68 @@ def test_redis_serves_the_services_that_read_it():
         assert environment(app_container(service))["REDIS_URL"] == "redis://redis:6379/0"
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert compose["services"]["redis"]["image"] == container["image"]
+
+
+# --- scraping by Prometheus: the pods' prometheus.io annotations, and the NetworkPolicies that let it ---
+
+# The namespace a cluster's Prometheus runs in, as its label `kubernetes.io/metadata.name` names it.
+MONITORING_NAMESPACE = "monitoring"
+
+
+def annotations(service: str) -> dict[str, str]:
+    return WORKLOADS[kebab(service)]["spec"]["template"]["metadata"].get("annotations", {})
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_pods_ask_to_be_scraped_on_their_port_and_metrics_path(service):
+    container = app_container(service)
+
+    assert annotations(service) == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(APP_PORTS[service]),
+        "prometheus.io/path": "/metrics",
+    }
+    assert [port["containerPort"] for port in container["ports"]] == [APP_PORTS[service]]
+    # The same endpoint the kubelet already probes for liveness: it is served whatever the databases do.
+    assert container["livenessProbe"]["httpGet"]["path"] == annotations(service)["prometheus.io/path"]
+
+
+def admits_from_monitoring(peer: dict) -> bool:
+    if "ipBlock" in peer:
+        return False  # addresses, not a namespace: a pod's address is no part of it here
+    namespace = peer.get("namespaceSelector")
+    pods = peer.get("podSelector", {})
+    return (
+        namespace is not None
+        and namespace.get("matchLabels", {}).items() <= {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}.items()
+        and not pods.get("matchLabels")
+    )
+
+
+def monitoring_may_reach(workload: str, port: int) -> bool:
+    """Would the ingress policies let any pod of the `monitoring` namespace connect to `workload` on `port`?"""
+    for policy in policies_for(workload, "Ingress"):
+        for rule in policy.get("ingress", []):
+            peers = rule.get("from")
+            ports = rule.get("ports")
+            peer_ok = peers is None or any(admits_from_monitoring(peer) for peer in peers)
+            port_ok = ports is None or any(resolved_port(workload, p["port"]) == port for p in ports)
+            if peer_ok and port_ok:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_a_prometheus_in_the_monitoring_namespace_may_scrape_each_service(service):
+    assert monitoring_may_reach(kebab(service), int(annotations(service)["prometheus.io/port"]))
+
+
+@pytest.mark.parametrize("workload", sorted(set(WORKLOADS) - {kebab(service) for service in APP_PORTS}))
+def test_the_monitoring_namespace_reaches_no_server(workload):
+    ports = [
+        port["containerPort"]
+        for container in WORKLOADS[workload]["spec"]["template"]["spec"]["containers"]
+        for port in container.get("ports", [])
+    ]
+
+    assert not any(monitoring_may_reach(workload, port) for port in ports)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.deploy.test_deployment_files import APP_PORTS, COMPOSE_FILE, ROOT, environment, port_pairs
+from tests.deploy.files import APP_PORTS, ROOT, environment, port_pairs
 
 PROFILE = "observability"
 OBSERVABILITY = ROOT / "deploy" / "observability"
@@ -19,16 +19,6 @@ OTLP_HTTP_PORT = 4318
 START_COMMAND = "OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318 docker compose --profile observability up -d --build"
 # A released version, never a moving tag such as `latest` or a bare major.
 PINNED_IMAGE = re.compile(r"[\w./-]+:v?\d+\.\d+\.\d+")
-
-
-@pytest.fixture(scope="module")
-def compose() -> dict:
-    return yaml.safe_load(COMPOSE_FILE.read_text())
-
-
-@pytest.fixture(scope="module")
-def services(compose) -> dict:
-    return compose["services"]
 
 
 def stack(services: dict) -> dict[str, dict]:

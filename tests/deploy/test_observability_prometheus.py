@@ -352,9 +352,13 @@ def metric_registered_by(call: ast.Call) -> tuple[str, str, tuple[str, ...] | No
     if label_node is not None:
         labels = None
         if isinstance(label_node, ast.List | ast.Tuple):
-            elements = label_node.elts
-            if all(isinstance(element, ast.Constant) and isinstance(element.value, str) for element in elements):
-                labels = tuple(element.value for element in elements)
+            names = [
+                element.value
+                for element in label_node.elts
+                if isinstance(element, ast.Constant) and isinstance(element.value, str)
+            ]
+            if len(names) == len(label_node.elts):
+                labels = tuple(names)
     return exposed, function.lower(), labels
 
 
@@ -366,7 +370,8 @@ def test_metric_registered_by_reads_name_type_and_labels():
         'Counter("total_made_total", "help", LABELS)',
         "Counter()",
     ]
-    found = [metric_registered_by(ast.parse(call, mode="eval").body) for call in calls]
+    parsed = [ast.parse(call, mode="eval").body for call in calls]
+    found = [metric_registered_by(call) for call in parsed if isinstance(call, ast.Call)]
 
     assert found == [
         ("events_total", "counter", ("outcome",)),

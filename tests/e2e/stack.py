@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tests.helpers import (
     AUTH_DATABASE_URL,
+    E2E_STACK_PORT,
     NOTIFICATION_DATABASE_URL,
     RABBITMQ_URL,
     REDIS_URL,
@@ -26,10 +27,8 @@ from tests.helpers import (
     migrate,
 )
 
-# E2E_PORT_BASE moves the whole stack, e.g. to run a second one beside the suite's.
-PORT_BASE = int(os.environ.get("E2E_PORT_BASE", "18000"))
 REPLICAS = int(os.environ.get("E2E_REPLICAS", "2"))
-# The first replica of each on PORT_BASE + 0..3, the second on PORT_BASE + 10..13, and so on.
+# The first replica of each on E2E_STACK_PORT + 0..3, the second on E2E_STACK_PORT + 10..13, and so on.
 OFFSETS = {"gateway": 0, "auth": 1, "task": 2, "notification": 3}
 MODULES = {
     "gateway": "api_gateway.main",
@@ -41,7 +40,7 @@ LOCAL = "http://127.0.0.1"
 
 
 def port_of(service: str, replica: int = 0) -> int:
-    return PORT_BASE + 10 * replica + OFFSETS[service]
+    return E2E_STACK_PORT + 10 * replica + OFFSETS[service]
 
 
 def urls_of(service: str) -> str:
@@ -70,10 +69,6 @@ class Stack:
     def stop(self) -> None:
         for service in reversed(self.services.values()):
             service.stop()
-
-
-# Where an OTLP receiver listens for the stack's traces, when it has one.
-OTLP_PORT = PORT_BASE + 97
 
 
 def tracing_env(otlp_endpoint: str | None) -> dict[str, str]:
@@ -124,7 +119,7 @@ def start_stack(otlp_endpoint: str | None = None) -> Stack:
         ("notification_service", NOTIFICATION_DATABASE_URL),
     ]:
         migrate(service, url)
-    notification_log = ROOT / ".run" / f"e2e-{PORT_BASE}" / "notifications.log"
+    notification_log = ROOT / ".run" / f"e2e-{E2E_STACK_PORT}" / "notifications.log"
     notification_log.parent.mkdir(parents=True, exist_ok=True)
     notification_log.unlink(missing_ok=True)
     stack = Stack(notification_log)
@@ -135,8 +130,8 @@ def start_stack(otlp_endpoint: str | None = None) -> Stack:
                 stack.services[key] = RunningService(
                     MODULES[name], port_of(name, replica), {"ENVIRONMENT": "test", **env}
                 )
-        for service in stack.services.values():
-            service.wait_until_healthy()
+        for running in stack.services.values():
+            running.wait_until_healthy()
     except BaseException:
         stack.stop()
         raise

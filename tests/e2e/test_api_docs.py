@@ -51,7 +51,7 @@ def test_authorize_offers_the_gateways_own_login_and_api_keys(stack: Stack):
     # Every protected operation takes a bearer token or an API key, but those a key may not do.
     # (One fetch of the document, here: each fetch moves the gateway's turn among the auth replicas,
     # which the curl guide's metrics example, run next, depends on.)
-    either = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
+    either: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
     bearer_only = {
         ("/auth/api-keys", "post"),
         ("/auth/me", "patch"),

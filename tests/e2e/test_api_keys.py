@@ -5,8 +5,7 @@ import threading
 import httpx
 
 from tests.e2e.stack import Stack
-from tests.e2e.test_under_load import token_checks
-from tests.helpers import poll, register_and_login
+from tests.helpers import poll, register_and_login, token_checks
 
 
 def test_a_key_creates_and_lists_tasks_and_once_deleted_every_replica_refuses_it(stack: Stack):

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from tests.e2e.stack import Stack
@@ -129,6 +130,8 @@ def fuzz(base_url: str, signed_in: SignedInUser, max_examples: int = FUZZ_EXAMPL
     schema.config.update(base_url=base_url, request_timeout=10)
     failures = []
     for result in schema.exclude(path_regex=NOT_FUZZED).get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
         operation = result.ok()
         strategies = {
             "valid": operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE),

@@ -6,10 +6,15 @@ from contextlib import suppress
 
 import httpx
 
-from tests.e2e.stack import PORT_BASE, Stack
-from tests.helpers import NOTIFICATION_DATABASE_URL, RABBITMQ_URL, RunningService, poll, register_and_login
-
-SPARE_NOTIFICATION_PORT = PORT_BASE + 99
+from tests.e2e.stack import Stack
+from tests.helpers import (
+    E2E_SPARE_NOTIFICATION_PORT,
+    NOTIFICATION_DATABASE_URL,
+    RABBITMQ_URL,
+    RunningService,
+    poll,
+    register_and_login,
+)
 
 
 def open_streams(stack: Stack) -> int:
@@ -100,7 +105,7 @@ def test_a_service_with_open_streams_still_stops_promptly(stack: Stack, tmp_path
         "AUTH_SERVICE_URL": stack.url("auth"),
         "NOTIFICATION_LOG_FILE": str(tmp_path / "notifications.log"),
     }
-    service = RunningService("notification_service.main", SPARE_NOTIFICATION_PORT, env).wait_until_healthy()
+    service = RunningService("notification_service.main", E2E_SPARE_NOTIFICATION_PORT, env).wait_until_healthy()
     owner = register_and_login(stack.url("auth"), "stopper")
     opened = threading.Event()
 

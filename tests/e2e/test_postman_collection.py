@@ -170,12 +170,13 @@ def test_collection_covers_every_endpoint() -> None:
 
 def served_endpoints(base: str, app: FastAPI, router: APIRouter) -> set[tuple[str, str, str]]:
     """(base URL variable, method, path template) of every endpoint a service serves, in `endpoint_of`'s form."""
+    assert app.openapi_url is not None, "the service serves no OpenAPI document"
     found = {(base, "GET", app.openapi_url)}
     # The app's own routes (/health, /metrics), and its routes.py router's (prefix included).
     for route in [*app.routes, *router.routes]:
         if isinstance(route, APIRoute):
             path = re.sub(r"\{\w+\}", "{id}", route.path)
-            found |= {(base, method, path) for method in route.methods - {"HEAD", "OPTIONS"}}
+            found |= {(base, method, path) for method in (route.methods or set()) - {"HEAD", "OPTIONS"}}
     return found
 
 

@@ -9,6 +9,7 @@ import json
 import shlex
 import subprocess
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -32,7 +33,8 @@ ORIGINAL_LIST_TASKS = """curl -X GET http://localhost:8000/tasks/ \\
   -H "Authorization: Bearer YOUR_TOKEN_HERE\""""
 
 
-def run_curl(command: str, stack: Stack, token: str = "") -> tuple[int, dict | list]:
+def run_curl(command: str, stack: Stack, token: str = "") -> tuple[int, Any]:
+    """The status and the JSON body (whatever JSON it holds) of the curl command, run against `stack`."""
     command = command.replace("http://localhost:8000", stack.url("gateway")).replace("YOUR_TOKEN_HERE", token)
     args = shlex.split(command.replace("\\\n", " "))
     result = subprocess.run([*args, "--silent", "--write-out", "\n%{http_code}"], capture_output=True, text=True)

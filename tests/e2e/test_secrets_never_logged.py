@@ -15,22 +15,33 @@ import httpx
 import pytest
 
 from tests.e2e.otlp_receiver import OtlpReceiver
-from tests.e2e.stack import PORT_BASE, Stack, tracing_env
-from tests.helpers import LOG_DIR, RABBITMQ_URL, TASK_DATABASE_URL, RunningService, auth_service_env
-
-GATEWAY_PORT, AUTH_PORT, TASK_PORT = PORT_BASE + 90, PORT_BASE + 91, PORT_BASE + 92
+from tests.e2e.stack import Stack, tracing_env
+from tests.helpers import (
+    DEBUG_AUTH_PORT,
+    DEBUG_GATEWAY_PORT,
+    DEBUG_TASK_PORT,
+    LOG_DIR,
+    RABBITMQ_URL,
+    TASK_DATABASE_URL,
+    RunningService,
+    auth_service_env,
+)
 
 
 @pytest.fixture(scope="module")
 def debug_services(stack: Stack, traces: OtlpReceiver) -> Iterator[dict[str, RunningService]]:
     debug = {"LOG_LEVEL": "DEBUG", "ACCESS_LOG_LEVEL": "DEBUG", **tracing_env(traces.endpoint)}
     # Only this run's output is read: a service's log file is appended to, run after run.
-    for module, port in [("auth_service", AUTH_PORT), ("task_service", TASK_PORT), ("api_gateway", GATEWAY_PORT)]:
+    for module, port in [
+        ("auth_service", DEBUG_AUTH_PORT),
+        ("task_service", DEBUG_TASK_PORT),
+        ("api_gateway", DEBUG_GATEWAY_PORT),
+    ]:
         (LOG_DIR / f"{module}-{port}.log").unlink(missing_ok=True)
-    auth = RunningService("auth_service.main", AUTH_PORT, {**auth_service_env(), **debug})
+    auth = RunningService("auth_service.main", DEBUG_AUTH_PORT, {**auth_service_env(), **debug})
     task = RunningService(
         "task_service.main",
-        TASK_PORT,
+        DEBUG_TASK_PORT,
         {
             "TASK_DATABASE_URL": TASK_DATABASE_URL,
             "RABBITMQ_URL": RABBITMQ_URL,
@@ -44,7 +55,7 @@ def debug_services(stack: Stack, traces: OtlpReceiver) -> Iterator[dict[str, Run
     )
     gateway = RunningService(
         "api_gateway.main",
-        GATEWAY_PORT,
+        DEBUG_GATEWAY_PORT,
         {
             "AUTH_SERVICE_URL": auth.base_url,
             "TASK_SERVICE_URL": task.base_url,

@@ -1,13 +1,12 @@
 """What holds under load, on the two-replica stack: no deadlock, caps on streams, immediate revocation."""
 
 import asyncio
-import re
 
 import httpx
 import pytest
 
 from tests.e2e.stack import Stack
-from tests.helpers import poll, register_and_login
+from tests.helpers import poll, register_and_login, token_checks
 
 pytestmark = pytest.mark.anyio
 
@@ -15,14 +14,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def token_checks(service_url: str) -> dict[str, float]:
-    metrics = httpx.get(f"{service_url}/metrics").text
-    return {
-        source: float(value)
-        for source, value in re.findall(r'^token_checks_total\{source="(\w+)"\} ([\d.e+]+)$', metrics, re.MULTILINE)
-    }
 
 
 async def test_a_hundred_requests_at_once_from_one_user_all_succeed(stack: Stack):

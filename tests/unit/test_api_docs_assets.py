@@ -2,6 +2,7 @@
 
 import re
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -68,7 +69,7 @@ def test_redocs_logo_is_served_where_its_bundle_looks_for_it():
 def test_the_assets_are_the_installed_packages_files_not_the_repositorys():
     """What `pip install -r requirements.txt` puts in an image, so the Docker images serve them too."""
     installed = {
-        str(file.locate().resolve())
+        str(Path(file.locate()).resolve())
         for file in metadata.files("fastapi-standalone-docs") or []
         if file.suffix in CONTENT_TYPES
     }

@@ -42,7 +42,7 @@ def test_health_is_503_only_when_a_required_check_fails(checks, status_code, sta
     response = health_response("svc", checks, optional=frozenset({"broker"}))
 
     assert response.status_code == status_code
-    assert json.loads(response.body)["status"] == status
+    assert json.loads(bytes(response.body))["status"] == status
 
 
 def test_paths_answer_with_and_without_a_trailing_slash_and_never_redirect():

@@ -10,7 +10,7 @@ from notification_service.config import Settings as NotificationSettings
 from task_service.config import Settings as TaskSettings
 from tests.deploy.service_settings import env_name
 
-ALL_SETTINGS = [AuthSettings, TaskSettings, NotificationSettings, GatewaySettings]
+ALL_SETTINGS: list[type[ServiceSettings]] = [AuthSettings, TaskSettings, NotificationSettings, GatewaySettings]
 # A secret-bearing setting of each service, its variable and a value.
 SECRETS = [
     (AuthSettings, "database_url", "AUTH_DATABASE_URL", "postgresql+psycopg2://auth:f1le@db:5432/auth"),

@@ -1,5 +1,7 @@
 """The gateway's TLS settings and HSTS header, in process (tests/test_https.py serves HTTPS for real)."""
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -7,12 +9,13 @@ from pydantic import ValidationError
 from api_gateway.config import Settings
 from api_gateway.main import create_app
 from api_gateway.serve_https import uvicorn_command
+from tests.helpers import NOWHERE_URL
 
-NOWHERE = "http://127.0.0.1:19299"
 
-
-def gateway(**settings) -> TestClient:
-    config = Settings(auth_service_url=NOWHERE, task_service_url=NOWHERE, notification_service_url=NOWHERE, **settings)
+def gateway(**settings: Any) -> TestClient:
+    config = Settings(
+        auth_service_url=NOWHERE_URL, task_service_url=NOWHERE_URL, notification_service_url=NOWHERE_URL, **settings
+    )
     return TestClient(create_app(config), base_url="https://testserver")
 
 
@@ -29,8 +32,9 @@ def test_hsts_from_the_settings():
 
 @pytest.mark.parametrize("given", ["gateway_tls_cert_file", "gateway_tls_key_file"])
 def test_a_certificate_without_its_key_or_a_key_without_its_certificate_is_refused(given):
+    only_one: dict[str, Any] = {given: "certs/localhost.pem"}
     with pytest.raises(ValidationError, match="set both or neither"):
-        Settings(**{given: "certs/localhost.pem"})
+        Settings(**only_one)
 
 
 def test_the_https_command_is_uvicorn_with_tls_on_the_https_port_and_given_options_last():

@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from common.config import ServiceSettings
-from common.http import install_http_conventions
+from common.http import AdmissionMiddleware, install_http_conventions
 
 
 def edge_app(max_concurrent_requests: int) -> tuple[FastAPI, threading.Event]:
@@ -101,6 +101,6 @@ async def test_requests_past_the_limit_are_refused_at_once_with_retry_after(serv
 
 def _admitted(app: FastAPI) -> int:
     layer = app.middleware_stack
-    while layer is not None and type(layer).__name__ != "AdmissionMiddleware":
+    while layer is not None and not isinstance(layer, AdmissionMiddleware):
         layer = getattr(layer, "app", None)
     return layer.in_progress if layer is not None else 0

@@ -48,4 +48,4 @@ def test_log_records_carry_the_current_id():
     finally:
         current_request_id.reset(token)
 
-    assert record.request_id == "abc"
+    assert record.__dict__["request_id"] == "abc"

@@ -78,7 +78,7 @@ def test_a_trace_starts_at_a_request_or_an_event_never_at_a_lone_query(tracer: T
     assert query.parent is not None and query.parent.span_id == request.context.span_id
 
 
-def test_the_trace_context_travels_as_w3c_headers_and_back(tracer: Tracer):
+def test_the_trace_context_travels_as_w3c_headers_and_back(tracer: Tracer, exported):
     with tracer.start_as_current_span("POST /tasks", kind=SpanKind.SERVER) as span:
         carrier = current_trace_context()
     trace_id = format_trace_id(span.get_span_context().trace_id)
@@ -86,17 +86,21 @@ def test_the_trace_context_travels_as_w3c_headers_and_back(tracer: Tracer):
 
     # The last field is the flags: sampled, and (W3C level 2) a random trace id.
     assert carrier["traceparent"].startswith(f"00-{trace_id}-{span_id}-")
-    with tracer.start_as_current_span("process", context=context_from(carrier), kind=SpanKind.CONSUMER) as child:
+    with tracer.start_as_current_span("process", context=context_from(carrier), kind=SpanKind.CONSUMER):
         assert trace_id_of_current_span() == trace_id
+    [_, child] = exported.get_finished_spans()
     assert child.parent is not None and child.parent.span_id == span.get_span_context().span_id
 
 
 @pytest.mark.parametrize(
     "carrier", [None, {}, {"traceparent": "00-not-a-trace-01"}, {"traceparent": b"bytes"}, {"traceparent": 5}]
 )
-def test_a_message_without_usable_trace_headers_starts_no_trace(tracer: Tracer, carrier):
-    with tracer.start_as_current_span("process", context=context_from(carrier), kind=SpanKind.CONSUMER) as span:
-        assert span.parent is None
+def test_a_message_without_usable_trace_headers_starts_no_trace(tracer: Tracer, exported, carrier):
+    with tracer.start_as_current_span("process", context=context_from(carrier), kind=SpanKind.CONSUMER):
+        pass
+
+    [span] = exported.get_finished_spans()
+    assert span.parent is None
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from common.errors import Unauthorized
 from common.remote_auth import AuthenticatedUser, Credential, VerifiedTokenCache, get_credential
+from common.revocations import RevocationCounters
 
 pytestmark = pytest.mark.anyio
 
@@ -17,10 +18,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class Counters:
+class Counters(RevocationCounters):
     """Revocation counters as Redis keeps them, without Redis."""
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # no Redis client: every method that would use one is replaced here
         self.values: dict[int, int] = {}
         self.reads: list[int] = []
 
@@ -29,7 +30,7 @@ class Counters:
         value = self.values.get(user_id)
         return None if value is None else str(value).encode()
 
-    def raise_for(self, user_id: int) -> None:
+    async def raise_for(self, user_id: int) -> None:
         self.values[user_id] = self.values.get(user_id, 0) + 1
 
 
@@ -71,7 +72,7 @@ async def test_a_deleted_key_is_asked_about_again_on_the_very_next_check():
         await cache.verify(KEY, auth, counter)
 
     auth.revoked.add(KEY)
-    counters.raise_for(ALICE.id)
+    await counters.raise_for(ALICE.id)
 
     with pytest.raises(Unauthorized):
         await cache.verify(KEY, auth, counter)
