@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 from alembic import command
@@ -19,7 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url
 from starlette.applications import Starlette
 from starlette.datastructures import State
-from starlette.testclient import TestClient
+
+if TYPE_CHECKING:
+    # Imported for its type only: importing it warns of httpx's deprecation in Starlette's test client.
+    from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -202,7 +205,7 @@ def running_auth_service(port: int) -> Iterator[RunningService]:
         service.stop()
 
 
-def app_state(client: TestClient) -> State:
+def app_state(client: "TestClient") -> State:
     """The state of the app a TestClient drives (its services, consumer, limiter...)."""
     assert isinstance(client.app, Starlette)
     return client.app.state
