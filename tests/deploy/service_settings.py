@@ -1,6 +1,7 @@
 """Which environment variables each service reads, from its own Settings class."""
 
 import importlib
+from collections.abc import Iterable
 
 from common.config import FILE_SUFFIX, environment_names
 
@@ -21,7 +22,7 @@ def setting_names(service: str) -> set[str]:
     return names | {name + FILE_SUFFIX for name in names}
 
 
-def application_settings(variables: dict[str, str]) -> set[str]:
+def application_settings(variables: Iterable[str]) -> set[str]:
     """The variables a service's Settings must declare: all but OpenTelemetry's standard `OTEL_*`,
     which its SDK reads itself (common/telemetry.py)."""
     return {variable for variable in variables if not variable.startswith("OTEL_")}

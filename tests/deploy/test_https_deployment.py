@@ -132,6 +132,6 @@ def test_the_documented_kubernetes_tls_objects_match_the_schema():
     mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
     assert Path(env["GATEWAY_TLS_CERT_FILE"]).parent == Path(mounts[volume["name"]])
     assert Path(env["GATEWAY_TLS_KEY_FILE"]).parent == Path(mounts[volume["name"]])
-    assert {variable["name"] for variable in container["env"]} <= setting_names("api_gateway")
+    assert application_settings(variable["name"] for variable in container["env"]) <= setting_names("api_gateway")
     assert UVICORN_OPTIONS in " ".join(container["command"])
     assert container["ports"] == [{"name": "https", "containerPort": 8443}]

@@ -20,7 +20,7 @@ from pydantic_settings import SettingsError
 
 from common.migrations import LOCK_TIMEOUT_SECONDS
 from tests.deploy.files import APP_PORTS, DATABASE_SERVICES, KUBERNETES_VERSION, ROOT
-from tests.deploy.service_settings import env_name, setting_names, settings_class
+from tests.deploy.service_settings import application_settings, env_name, setting_names, settings_class
 
 MANIFESTS = ROOT / "deploy" / "k8s"
 NAMESPACE = "task-manager"
@@ -283,7 +283,7 @@ def test_app_has_a_disruption_budget(service):
 def test_app_gets_only_settings_it_reads(service):
     readable = setting_names(service)
     for container in containers(WORKLOADS[kebab(service)]):
-        unknown = set(environment(container)) - readable
+        unknown = application_settings(environment(container)) - readable
         assert not unknown, f"{container['name']}: {service} reads no {sorted(unknown)}"
 
 
@@ -715,3 +715,35 @@ def test_the_monitoring_namespace_reaches_no_server(workload):
     ]
 
     assert not any(monitoring_may_reach(workload, port) for port in ports)
+
+
+OTLP_HTTP_PORT = 4318
+
+
+def may_send_to_monitoring(workload: str, port: int) -> bool:
+    """Would the egress policies let `workload` connect to a pod of the `monitoring` namespace on `port`?"""
+    for policy in policies_for(workload, "Egress"):
+        for rule in policy.get("egress", []):
+            peers = rule.get("to")
+            ports = rule.get("ports")
+            peer_ok = peers is None or any(admits_from_monitoring(peer) for peer in peers)
+            port_ok = ports is None or any(p["port"] == port for p in ports)
+            if peer_ok and port_ok:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("service", sorted(APP_PORTS))
+def test_each_service_may_send_its_traces_to_a_collector_in_the_monitoring_namespace(service):
+    env = {entry["name"]: key_reference(entry) for entry in app_container(service)["env"]}
+
+    assert may_send_to_monitoring(kebab(service), OTLP_HTTP_PORT)
+    assert config("OTEL_EXPORTER_OTLP_ENDPOINT") == ""  # off until a collector is named
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] is not None
+    assert config("LOG_FORMAT") == "json"
+    assert env["LOG_FORMAT"] is not None
+
+
+@pytest.mark.parametrize("workload", sorted(set(WORKLOADS) - {kebab(service) for service in APP_PORTS}))
+def test_no_server_may_send_to_the_monitoring_namespace(workload):
+    assert not may_send_to_monitoring(workload, OTLP_HTTP_PORT)
