@@ -23,7 +23,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
 from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.util.types import Attributes
 
@@ -69,7 +69,8 @@ def start_tracing(service_name: str, exporter: SpanExporter | None = None) -> bo
 
         exporter = OTLPSpanExporter()
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
-    provider = TracerProvider(resource=Resource.create(attributes), sampler=ParentBased(root=EntryPointSampler()))
+    sampler = ParentBased(root=EntryPointSampler(sampled_ratio()))
+    provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return True
@@ -79,10 +80,14 @@ class EntryPointSampler(Sampler):
     """A trace starts where work enters the system: a request, or an event consumed or published.
 
     A database statement or an HTTP call with no trace around it (a health check's query, the
-    outbox relay's polling) would otherwise be a trace of its own every few seconds.
+    outbox relay's polling) would otherwise be a trace of its own every few seconds. Of the traces
+    that may start, `ratio` are kept, by trace id, so every service keeps the same ones.
     """
 
     _ENTRY_KINDS = frozenset({SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.PRODUCER})
+
+    def __init__(self, ratio: float = 1.0) -> None:
+        self._ratio = TraceIdRatioBased(ratio)
 
     def should_sample(
         self,
@@ -94,11 +99,29 @@ class EntryPointSampler(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
-        decision = Decision.RECORD_AND_SAMPLE if kind in self._ENTRY_KINDS else Decision.DROP
-        return SamplingResult(decision, attributes if decision is Decision.RECORD_AND_SAMPLE else None)
+        if kind not in self._ENTRY_KINDS:
+            return SamplingResult(Decision.DROP)
+        return self._ratio.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
 
     def get_description(self) -> str:
-        return "EntryPointSampler"
+        return f"EntryPointSampler{{{self._ratio.get_description()}}}"
+
+
+def sampled_ratio(environ: Mapping[str, str] = os.environ) -> float:
+    """The share of traces kept, from `OTEL_TRACES_SAMPLER_ARG` (0 to 1; all of them by default).
+
+    A request that comes with a `traceparent` follows its caller's decision instead.
+    """
+    value = environ.get("OTEL_TRACES_SAMPLER_ARG", "").strip()
+    if not value:
+        return 1.0
+    try:
+        ratio = float(value)
+    except ValueError:
+        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG={value!r}: give the share of traces to keep, from 0 to 1") from None
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG={value!r}: give the share of traces to keep, from 0 to 1")
+    return ratio
 
 
 def tracing_enabled() -> bool:

@@ -24,6 +24,7 @@ from common.telemetry import (
     context_from,
     current_trace_context,
     export_configured,
+    sampled_ratio,
     trace_id_of_current_span,
     tracing_enabled,
 )
@@ -76,6 +77,32 @@ def test_a_trace_starts_at_a_request_or_an_event_never_at_a_lone_query(tracer: T
     assert [span.name for span in exported.get_finished_spans()] == ["SELECT", "GET /tasks", "process notifications"]
     [query, request, _] = exported.get_finished_spans()
     assert query.parent is not None and query.parent.span_id == request.context.span_id
+
+
+def test_of_the_traces_that_may_start_the_configured_share_is_kept():
+    kept = ParentBased(root=EntryPointSampler(0.25))
+    decisions = [
+        kept.should_sample(None, trace_id, "GET /tasks", SpanKind.SERVER).decision.is_sampled()
+        for trace_id in range(1, 2**64, 2**64 // 1000)
+    ]
+
+    assert 0.2 < sum(decisions) / len(decisions) < 0.3
+    assert (
+        not ParentBased(root=EntryPointSampler(0.0))
+        .should_sample(None, 1, "GET", SpanKind.SERVER)
+        .decision.is_sampled()
+    )
+
+
+@pytest.mark.parametrize(("value", "ratio"), [(None, 1.0), ("", 1.0), ("0.1", 0.1), ("0", 0.0), ("1", 1.0)])
+def test_the_kept_share_is_read_from_the_standard_variable(value, ratio):
+    assert sampled_ratio({} if value is None else {"OTEL_TRACES_SAMPLER_ARG": value}) == ratio
+
+
+@pytest.mark.parametrize("value", ["half", "1.5", "-0.1"])
+def test_a_kept_share_out_of_range_is_refused_with_the_variable_named(value):
+    with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER_ARG"):
+        sampled_ratio({"OTEL_TRACES_SAMPLER_ARG": value})
 
 
 def test_the_trace_context_travels_as_w3c_headers_and_back(tracer: Tracer, exported):
