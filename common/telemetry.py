@@ -15,6 +15,7 @@ the context in the AMQP headers, and the outbox row keeps it until the relay pub
 import os
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context as otel_context
@@ -22,7 +23,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
 from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.util.types import Attributes
@@ -42,36 +43,57 @@ FASTAPI_TELEMETRY: TelemetryConfig = {"exclude": _is_untraced, "auto_configure":
 
 
 def export_configured(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether the standard `OTEL_*` variables ask for traces to be exported over OTLP."""
+    """Whether the standard `OTEL_*` variables ask for traces to be exported over OTLP/HTTP.
+
+    What this cannot do (another exporter, OTLP over gRPC, an endpoint that is no HTTP URL) is
+    refused with the variable named, rather than left to fail at every export.
+    """
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
-    if environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
+    exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() or "otlp"
+    if exporter == "none":
         return False
-    return bool(
-        environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
-        or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if exporter != "otlp":
+        raise ValueError(f"OTEL_TRACES_EXPORTER={exporter!r}: the services export traces with `otlp` only (or `none`)")
+    endpoint_variable = next(
+        (
+            name
+            for name in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+            if environ.get(name, "").strip()
+        ),
+        None,
     )
+    if endpoint_variable is None:
+        return False
+    endpoint = urlsplit(environ[endpoint_variable].strip())
+    if endpoint.scheme not in ("http", "https") or not endpoint.hostname:
+        raise ValueError(f"{endpoint_variable}={environ[endpoint_variable]!r}: give an http:// or https:// URL")
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = environ.get(name, "").strip()
+        if protocol:
+            if protocol != "http/protobuf":
+                raise ValueError(f"{name}={protocol!r}: the services send OTLP over HTTP only (http/protobuf)")
+            break
+    return True
 
 
-def start_tracing(service_name: str, exporter: SpanExporter | None = None) -> bool:
-    """Install the process's tracer provider when export is configured (or `exporter` given); say if tracing is on.
+def start_tracing(service_name: str) -> bool:
+    """Install the process's tracer provider when export is configured; say whether tracing is on.
 
     `service_name` names the service in the traces unless `OTEL_SERVICE_NAME` does. A process
     has one provider: a second call (another app in the same process, as in tests) keeps the first.
     """
     if tracing_enabled():
         return True
-    if exporter is None:
-        if not export_configured():
-            return False
-        # Imported only when used: it brings protobuf and an HTTP client along.
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    if not export_configured():
+        return False
+    # Imported only when used: it brings protobuf and an HTTP client along.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        exporter = OTLPSpanExporter()
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
     sampler = ParentBased(root=EntryPointSampler(sampled_ratio()))
     provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler)
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     return True
 

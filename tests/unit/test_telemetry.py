@@ -49,12 +49,30 @@ def tracer(exported: InMemorySpanExporter) -> Tracer:
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": ""}, False),
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318"}, True),
         ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://tempo:4318/v1/traces"}, True),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, True),
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318", "OTEL_SDK_DISABLED": "true"}, False),
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318", "OTEL_TRACES_EXPORTER": "none"}, False),
     ],
 )
 def test_traces_are_exported_only_when_the_standard_variables_name_an_endpoint(environment, configured):
     assert export_configured(environment) is configured
+
+
+@pytest.mark.parametrize(
+    ("environment", "variable"),
+    [
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "jaeger:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "ftp://collector"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "console"}, "OTEL_TRACES_EXPORTER"),
+    ],
+)
+def test_an_export_the_services_cannot_make_is_refused_with_the_variable_named(environment, variable):
+    with pytest.raises(ValueError, match=variable):
+        export_configured(environment)
 
 
 def test_without_an_endpoint_no_sdk_is_installed_and_nothing_carries_a_trace():
