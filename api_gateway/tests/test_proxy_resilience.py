@@ -3,10 +3,12 @@
 It drops connections, answers slowly or streams, so what the gateway does about each can be
 seen exactly: resend on a dead keep-alive connection (idempotent methods only), fail over to
 the next replica, cut a slow answer with 504 but never a quiet event stream, and keep streams
-on a capped pool of their own.
+on a capped pool of their own. It also answers with the very header lines it received, so what
+the gateway adds, replaces and drops on the way is seen as the service sees it.
 """
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -25,7 +27,7 @@ class MisbehavingUpstream:
     """Answers by path: `/tasks/drop-second` closes a connection on its second request without an
     answer (as a server does with a keep-alive connection it gave up on), `/tasks/slow` answers
     after two seconds, `/tasks/stream` sends an event-stream preamble, then an event three
-    seconds later, and closes."""
+    seconds later, and closes; `/tasks/headers` answers with the request's header lines, as sent."""
 
     def __init__(self) -> None:
         self.requests_seen = 0
@@ -80,7 +82,12 @@ class MisbehavingUpstream:
                     await writer.drain()
                     writer.close()
                     return
-                body = f'{{"method": "{method}", "path": "{path}"}}'.encode()
+                if path.startswith("/tasks/headers"):
+                    lines = head.decode("latin-1").split("\r\n")[1:]
+                    received = [line.split(":", 1) for line in lines if line]
+                    body = json.dumps([[name.strip().lower(), value.strip()] for name, value in received]).encode()
+                else:
+                    body = f'{{"method": "{method}", "path": "{path}"}}'.encode()
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                     + f"content-length: {len(body)}\r\n\r\n".encode()
@@ -212,3 +219,61 @@ def test_a_stream_needs_no_accept_header_and_an_accept_header_makes_any_path_a_s
 
     assert slow_as_stream.status_code == 200
     assert slow_as_stream.json() == {"method": "GET", "path": "/tasks/slow"}
+
+
+def headers_seen_by_the_service(client: TestClient, **headers: str) -> tuple[list[list[str]], str]:
+    response = client.get("/tasks/headers", headers=headers)
+    assert response.status_code == 200
+    return response.json(), response.headers["x-request-id"]
+
+
+def test_the_service_sees_the_gateways_forwarded_headers_never_the_clients_claims(upstream):
+    claims = {
+        "X-Forwarded-For": "6.6.6.6",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "bank.example",
+        "X-Forwarded-Prefix": "/admin",
+        "X-Request-ID": "not a sane id!",
+    }
+    with gateway(upstream.url) as client:
+        seen, request_id = headers_seen_by_the_service(client, **claims)
+
+    forwarded = sorted(header for header in seen if header[0].startswith("x-forwarded-") or header[0] == "x-request-id")
+    # The TestClient's peer is "testclient", over plain HTTP, to the host "testserver".
+    assert forwarded == [
+        ["x-forwarded-for", "testclient"],
+        ["x-forwarded-host", "testserver"],
+        ["x-forwarded-proto", "http"],
+        ["x-request-id", request_id],
+    ]
+    assert request_id != claims["X-Request-ID"]
+
+
+def test_a_sane_request_id_from_the_client_reaches_the_service_once(upstream):
+    with gateway(upstream.url) as client:
+        seen, request_id = headers_seen_by_the_service(client, **{"X-Request-ID": "trace-42.a_b"})
+
+    assert request_id == "trace-42.a_b"
+    assert [value for name, value in seen if name == "x-request-id"] == ["trace-42.a_b"]
+
+
+def test_hop_by_hop_headers_stay_at_the_gateway_and_end_to_end_ones_go_on(upstream):
+    with gateway(upstream.url) as client:
+        seen, _ = headers_seen_by_the_service(
+            client,
+            **{
+                "Authorization": "Bearer t0ken",
+                "X-Custom": "  padded  ",
+                "Proxy-Authorization": "Basic c2VjcmV0",
+                "TE": "trailers",
+                "Upgrade": "websocket",
+                "Keep-Alive": "timeout=5",
+            },
+        )
+
+    names = {name for name, _ in seen}
+    assert ["authorization", "Bearer t0ken"] in seen
+    assert ["x-custom", "padded"] in seen
+    assert not {"proxy-authorization", "te", "upgrade", "keep-alive"} & names
+    # The service's own address, not the one the client called.
+    assert [value for name, value in seen if name == "host"] == [f"127.0.0.1:{upstream.port}"]
