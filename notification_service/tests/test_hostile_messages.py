@@ -17,6 +17,7 @@ from pathlib import Path
 import pika
 import pytest
 from aiosmtpd.controller import Controller
+from pika.exceptions import ChannelClosedByBroker
 
 from common.db import Database
 from notification_service.consumer import MAX_ATTEMPTS, MAX_MESSAGE_BYTES, EventConsumer
@@ -58,6 +59,18 @@ def database() -> Iterator[Database]:
     database.dispose()
 
 
+def consuming(connection: pika.BlockingConnection, queue: str) -> bool:
+    """Whether the consumer reads `queue`; it takes messages only once all its queues are bound."""
+    probe = connection.channel()
+    try:
+        return probe.queue_declare(queue, passive=True).method.consumer_count > 0
+    except ChannelClosedByBroker:
+        return False
+    finally:
+        if probe.is_open:
+            probe.close()
+
+
 @pytest.fixture
 def start_consumer(database: Database, tmp_path: Path) -> Iterator[Callable[..., RunningConsumer]]:
     started: list[RunningConsumer] = []
@@ -84,7 +97,8 @@ def start_consumer(database: Database, tmp_path: Path) -> Iterator[Callable[...,
             retry_pause_seconds=0.05,
         )
         running.consumer.start()
-        poll(lambda: running.consumer.connected)
+        # Connected comes before the queues are declared: a message published then would be lost.
+        poll(lambda: consuming(connection, f"notifications.{name}"))
         running.channel = connection.channel()
         started.append(running)
         return running
