@@ -32,6 +32,15 @@ RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://admin:admin123@127.0.
 # Database 1, apart from development's 0; only revocation counters live there, so suites may share it.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
+# The service suites' own servers (their auth services, their SMTP servers) listen on the five ports
+# after this one; SERVICE_TEST_PORT_BASE moves them, so two checkouts can run the suites at once.
+SERVICE_TEST_PORT_BASE = int(os.environ.get("SERVICE_TEST_PORT_BASE", "18100"))
+TASK_SUITE_AUTH_PORT = SERVICE_TEST_PORT_BASE + 1
+NOTIFICATION_SUITE_AUTH_PORT = SERVICE_TEST_PORT_BASE + 2
+GATEWAY_SUITE_AUTH_PORT = SERVICE_TEST_PORT_BASE + 3
+EMAIL_SUITE_SMTP_PORT = SERVICE_TEST_PORT_BASE + 4
+HOSTILE_MESSAGES_SMTP_PORT = SERVICE_TEST_PORT_BASE + 5
+
 # Fast hashing keeps suites that register many users quick; production keeps the default 12.
 TEST_BCRYPT_ROUNDS = 4
 

@@ -5,9 +5,9 @@ from fastapi.testclient import TestClient
 
 from api_gateway.config import Settings
 from api_gateway.main import create_app
-from tests.helpers import RunningService, running_auth_service
+from tests.helpers import GATEWAY_SUITE_AUTH_PORT, RunningService, running_auth_service
 
-AUTH_PORT = 18301
+AUTH_PORT = GATEWAY_SUITE_AUTH_PORT
 CLOSED_PORT_URL = "http://127.0.0.1:1"
 
 

@@ -10,6 +10,7 @@ from notification_service.config import Settings
 from notification_service.main import create_app
 from tests.helpers import (
     NOTIFICATION_DATABASE_URL,
+    NOTIFICATION_SUITE_AUTH_PORT,
     RABBITMQ_URL,
     RunningService,
     migrate,
@@ -18,7 +19,7 @@ from tests.helpers import (
     running_auth_service,
 )
 
-AUTH_PORT = 18201
+AUTH_PORT = NOTIFICATION_SUITE_AUTH_PORT
 # This suite's own exchange and queues: no other suite's events reach them, nor theirs this one's.
 SUITE = "notification-service-tests"
 

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from notification_service.mailer import Mailer
 from notification_service.main import create_app
 from notification_service.tests.events import task_event
-from tests.helpers import poll
+from tests.helpers import EMAIL_SUITE_SMTP_PORT, poll
 
-SMTP_PORT = 18025
+SMTP_PORT = EMAIL_SUITE_SMTP_PORT
 
 
 class Inbox:

@@ -24,9 +24,9 @@ from notification_service.consumer import MAX_ATTEMPTS, MAX_MESSAGE_BYTES, Event
 from notification_service.mailer import Mailer
 from notification_service.notifier import NotificationLog, Notifier
 from notification_service.tests.events import task_event
-from tests.helpers import NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
+from tests.helpers import HOSTILE_MESSAGES_SMTP_PORT, NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
 
-SMTP_PORT = 18425
+SMTP_PORT = HOSTILE_MESSAGES_SMTP_PORT
 # Task events name their user by id only here: no auth service is involved.
 USER = {"id": 424242, "username": "mallory", "email": "mallory@example.com"}
 

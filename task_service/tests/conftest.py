@@ -10,6 +10,7 @@ from task_service.main import create_app
 from tests.helpers import (
     RABBITMQ_URL,
     TASK_DATABASE_URL,
+    TASK_SUITE_AUTH_PORT,
     RunningService,
     migrate,
     poll,
@@ -17,7 +18,7 @@ from tests.helpers import (
     running_auth_service,
 )
 
-AUTH_PORT = 18101
+AUTH_PORT = TASK_SUITE_AUTH_PORT
 # This suite's own exchange: its events never reach another suite's queues, nor theirs this one's.
 EVENTS_EXCHANGE = "task_events.task-service-tests"
 
