@@ -18,11 +18,14 @@ import pika
 import pytest
 from aiosmtpd.controller import Controller
 from pika.exceptions import ChannelClosedByBroker
+from sqlalchemy import select
 
 from common.db import Database
 from notification_service.consumer import MAX_ATTEMPTS, MAX_MESSAGE_BYTES, EventConsumer
 from notification_service.mailer import Mailer
+from notification_service.models import Notification
 from notification_service.notifier import NotificationLog, Notifier
+from notification_service.schemas import TaskEvent
 from notification_service.tests.events import task_event
 from tests.helpers import HOSTILE_MESSAGES_SMTP_PORT, NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
 
@@ -181,6 +184,39 @@ def test_a_message_on_the_live_exchange_that_is_none_is_dropped_and_the_consumer
     [(user_id, _)] = poll(lambda: running.live)
     assert user_id == USER["id"]
     assert running.alive()
+
+
+def test_a_redelivered_event_is_acknowledged_once_recorded_not_dead_lettered(start_consumer):
+    running = start_consumer()
+    twice, after = event(), event()
+
+    running.publish(twice)
+    running.publish(twice)
+    running.publish(after)
+
+    # One consumer thread takes them in order: once `after` is announced, both copies are settled.
+    poll(lambda: len(running.live) == 2)
+    assert [json.loads(notification)["event_id"] for _, notification in running.live] == [
+        twice["event_id"],
+        after["event_id"],
+    ]
+    assert running.dead_letters() == 0
+    assert running.alive()
+
+
+def test_the_notifier_records_an_event_once_and_says_so_for_its_copies(database, tmp_path):
+    log = NotificationLog(tmp_path / "log.jsonl")
+    notifier = Notifier(database.session_factory, log, None)
+    delivered = TaskEvent.model_validate(event())
+
+    first, second = notifier.handle(delivered), notifier.handle(delivered)
+
+    assert first is not None and first.event_id == str(delivered.event_id)
+    assert second is None
+    assert [json.loads(line)["event_id"] for line in log.path.read_text().splitlines()] == [first.event_id]
+    with database.session_factory() as session:
+        stored = session.scalars(select(Notification).where(Notification.event_id == first.event_id)).all()
+    assert [notification.id for notification in stored] == [first.id]
 
 
 class AlwaysFailing(Notifier):
