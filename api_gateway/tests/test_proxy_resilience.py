@@ -27,7 +27,8 @@ class MisbehavingUpstream:
     """Answers by path: `/tasks/drop-second` closes a connection on its second request without an
     answer (as a server does with a keep-alive connection it gave up on), `/tasks/slow` answers
     after two seconds, `/tasks/stream` sends an event-stream preamble, then an event three
-    seconds later, and closes; `/tasks/headers` answers with the request's header lines, as sent."""
+    seconds later, and closes; `/tasks/headers` answers with the request's header lines, as sent, and
+    `/tasks/moved?to=<path>` redirects to that path on the upstream's own address."""
 
     def __init__(self) -> None:
         self.requests_seen = 0
@@ -82,6 +83,14 @@ class MisbehavingUpstream:
                     await writer.drain()
                     writer.close()
                     return
+                if path.startswith("/tasks/moved"):
+                    # `?to=<path>`: a redirect to that path on this server's own address.
+                    location = self.url + path.partition("?to=")[2]
+                    writer.write(
+                        f"HTTP/1.1 303 See Other\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n".encode()
+                    )
+                    await writer.drain()
+                    continue
                 if path.startswith("/tasks/headers"):
                     lines = head.decode("latin-1").split("\r\n")[1:]
                     received = [line.split(":", 1) for line in lines if line]
@@ -277,3 +286,39 @@ def test_hop_by_hop_headers_stay_at_the_gateway_and_end_to_end_ones_go_on(upstre
     assert not {"proxy-authorization", "te", "upgrade", "keep-alive"} & names
     # The service's own address, not the one the client called.
     assert [value for name, value in seen if name == "host"] == [f"127.0.0.1:{upstream.port}"]
+
+
+def test_the_query_reaches_the_service_as_sent_and_no_query_adds_no_question_mark(upstream):
+    with gateway(upstream.url) as client:
+        with_query = client.get("/tasks/ok?search=a%20b&skip=0")
+        without = client.get("/tasks/ok")
+
+    assert with_query.json()["path"] == "/tasks/ok?search=a%20b&skip=0"
+    assert without.json()["path"] == "/tasks/ok"
+
+
+@pytest.mark.parametrize(("to", "location"), [("/tasks/7", "/tasks/7"), ("", "/")])
+def test_a_redirect_names_the_gateways_path_never_the_services_address(upstream, to, location):
+    with gateway(upstream.url) as client:
+        response = client.get(f"/tasks/moved?to={to}", follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == location
+
+
+def test_a_request_finding_no_pooled_connection_free_is_refused_not_queued(upstream):
+    # Longer than the slow answer: only the pool's own wait can refuse the second request.
+    with gateway(upstream.url, max_upstream_connections=1, upstream_timeout_seconds=10) as client:
+        slow: list[int] = []
+        holder = threading.Thread(target=lambda: slow.append(client.get("/tasks/slow").status_code), daemon=True)
+        holder.start()
+        deadline = time.monotonic() + 5
+        while upstream.requests_seen < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        refused = client.get("/tasks/ok")
+        holder.join(10)
+
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert slow == [200]
