@@ -151,7 +151,8 @@ async def test_an_auth_service_that_cannot_be_reached_is_503(auth_client, error)
 
 def unsigned_token(user_id: int, expires_in: float = 3600) -> Credential:
     """A token naming its user and expiry as the auth service's do; the signature is the auth service's concern."""
-    claims = json.dumps({"sub": str(user_id), "exp": time.time() + expires_in}).encode()
+    # Whole seconds, as the auth service writes them; encoded without the padding the reader must add back.
+    claims = json.dumps({"sub": str(user_id), "exp": int(time.time() + expires_in)}).encode()
     return Credential(f"e30.{base64.urlsafe_b64encode(claims).decode().rstrip('=')}.signature")
 
 
