@@ -28,7 +28,8 @@ class MisbehavingUpstream:
     answer (as a server does with a keep-alive connection it gave up on), `/tasks/slow` answers
     after two seconds, `/tasks/stream` sends an event-stream preamble, then an event three
     seconds later, and closes; `/tasks/headers` answers with the request's header lines, as sent, and
-    `/tasks/moved?to=<path>` redirects to that path on the upstream's own address."""
+    `/tasks/moved?to=<path>` redirects to that path on the upstream's own address; `/tasks/not-modified`
+    answers 304, and a HEAD request the head of the answer a GET would have."""
 
     def __init__(self) -> None:
         self.requests_seen = 0
@@ -91,6 +92,10 @@ class MisbehavingUpstream:
                     )
                     await writer.drain()
                     continue
+                if path.startswith("/tasks/not-modified"):
+                    writer.write(b'HTTP/1.1 304 Not Modified\r\netag: "v1"\r\n\r\n')
+                    await writer.drain()
+                    continue
                 if path.startswith("/tasks/headers"):
                     lines = head.decode("latin-1").split("\r\n")[1:]
                     received = [line.split(":", 1) for line in lines if line]
@@ -100,7 +105,7 @@ class MisbehavingUpstream:
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                     + f"content-length: {len(body)}\r\n\r\n".encode()
-                    + body
+                    + (b"" if method == "HEAD" else body)
                 )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -322,3 +327,45 @@ def test_a_request_finding_no_pooled_connection_free_is_refused_not_queued(upstr
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert slow == [200]
+
+
+def test_a_request_without_an_accept_header_is_an_ordinary_one(upstream):
+    with gateway(upstream.url, upstream_timeout_seconds=0.5) as client:
+        del client.headers["accept"]
+        ordinary = client.get("/tasks/ok")
+        slow = client.get("/tasks/slow")
+
+    assert ordinary.json() == {"method": "GET", "path": "/tasks/ok"}
+    assert slow.status_code == 504
+
+
+def test_a_redirect_on_a_stream_path_names_the_gateways_path_too(upstream):
+    with gateway(upstream.url) as client:
+        response = client.get("/tasks/moved/stream?to=/tasks/7", follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/tasks/7"
+
+
+def test_answers_without_a_body_keep_the_services_headers(upstream):
+    with gateway(upstream.url) as client:
+        head = client.head("/tasks/ok")
+        not_modified = client.get("/tasks/not-modified")
+
+    # The length of the body a GET would have had, as the service says, not that of the empty body sent.
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(b'{"method": "HEAD", "path": "/tasks/ok"}'))
+    assert not_modified.status_code == 304
+    assert not_modified.headers["etag"] == '"v1"'
+    assert "content-length" not in not_modified.headers
+
+
+@pytest.mark.parametrize("value", [b"a\x00b", b"a\rb", b"a\nb"], ids=["nul", "cr", "lf"])
+def test_a_header_that_is_not_valid_http_is_refused_with_400_not_forwarded(upstream, value):
+    with gateway(upstream.url) as client:
+        response = client.get("/tasks/ok", headers={"x-broken": value})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request cannot be forwarded: a header is not valid HTTP"}
+    assert upstream.requests_seen == 0
