@@ -205,15 +205,29 @@ def test_a_redelivered_event_is_acknowledged_once_recorded_not_dead_lettered(sta
 
 
 def test_the_notifier_records_an_event_once_and_says_so_for_its_copies(database, tmp_path):
-    log = NotificationLog(tmp_path / "log.jsonl")
+    # A directory that does not exist yet, two levels down: the log makes it.
+    log = NotificationLog(tmp_path / "logs" / "notifications" / "log.jsonl")
     notifier = Notifier(database.session_factory, log, None)
-    delivered = TaskEvent.model_validate(event())
+    delivered = TaskEvent.model_validate(event(event_type="task_updated", data={"status": "In Progress"}))
 
     first, second = notifier.handle(delivered), notifier.handle(delivered)
 
     assert first is not None and first.event_id == str(delivered.event_id)
     assert second is None
-    assert [json.loads(line)["event_id"] for line in log.path.read_text().splitlines()] == [first.event_id]
+    [line] = [json.loads(line) for line in log.path.read_text().splitlines()]
+    assert line.pop("logged_at")
+    assert line == {
+        "event_id": first.event_id,
+        "event_type": "task_updated",
+        "occurred_at": delivered.occurred_at.isoformat(),
+        "user_id": USER["id"],
+        "username": USER["username"],
+        "task_id": 7,
+        "title": "Survives everything",
+        "status": "In Progress",
+        "message": "Task 'Survives everything' was updated (status: In Progress)",
+        "request_id": "-",
+    }
     with database.session_factory() as session:
         stored = session.scalars(select(Notification).where(Notification.event_id == first.event_id)).all()
     assert [notification.id for notification in stored] == [first.id]

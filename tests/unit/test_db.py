@@ -2,6 +2,7 @@
 
 import inspect
 import ssl
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pymysql
@@ -66,6 +67,18 @@ def test_timestamps_keep_their_zone_in_postgresql_and_microseconds_in_mysql():
 
     assert column.load_dialect_impl(postgresql.dialect()).timezone is True
     assert column.load_dialect_impl(mysql.dialect()).fsp == 6
+
+
+def test_a_timestamp_goes_to_postgresql_with_its_zone_and_to_mysql_without():
+    column = UTCDateTime()
+    paris_noon = datetime(2026, 11, 29, 12, 0, tzinfo=timezone(timedelta(hours=1)))
+
+    to_postgresql = column.process_bind_param(paris_noon, postgresql.dialect())
+    to_mysql = column.process_bind_param(paris_noon, mysql.dialect())
+
+    # A naive value would be read in the session's time zone, whatever it is.
+    assert (to_postgresql, to_postgresql.tzinfo) == (datetime(2026, 11, 29, 11, 0, tzinfo=UTC), UTC)
+    assert (to_mysql, to_mysql.tzinfo) == (datetime(2026, 11, 29, 11, 0), None)
 
 
 def app_raising(error: Exception) -> TestClient:
