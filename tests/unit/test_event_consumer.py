@@ -191,6 +191,20 @@ def test_attempts_are_counted_per_event_and_start_again_after_a_success():
     ]
 
 
+def test_an_event_dead_lettered_by_the_database_starts_its_count_afresh_if_it_comes_back():
+    outcomes = iter([RuntimeError("a bug"), db_error(DataError), *[RuntimeError("a bug")] * (MAX_ATTEMPTS - 1)])
+    consumer = consumer_of(Notifier(lambda event: next(outcomes)))
+    channel = Channel()
+    event = task_event(USER)
+
+    # Once from the queue, then replayed (from the dead-letter queue, say) after the refusal.
+    for _ in range(MAX_ATTEMPTS + 1):
+        deliver(consumer, channel, event)
+
+    settled = [outcome for outcome, _ in channel.settled]
+    assert settled == ["requeue", "dead-letter", *["requeue"] * (MAX_ATTEMPTS - 1)]
+
+
 # Few, so the bound is reached in a few deliveries; the code reads the module's value when it is needed.
 TRACKED = 3
 

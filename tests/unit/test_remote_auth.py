@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from common import remote_auth
 from common.config import TokenCheckingSettings
 from common.errors import Unauthorized, Unavailable, UpstreamTimeout
-from common.remote_auth import AuthenticatedUser, AuthServiceClient, Credential, VerifiedTokenCache
+from common.remote_auth import AuthenticatedUser, AuthServiceClient, Credential, VerifiedTokenCache, get_credential
 from common.request_id import current_request_id
 
 pytestmark = pytest.mark.anyio
@@ -250,3 +250,20 @@ async def test_the_client_built_from_settings_asks_the_configured_service_and_co
     assert [str(request.url) for request in sent] == ["http://auth.elsewhere:9001/auth/verify"]
     assert sent[0].extensions["timeout"]["read"] == 1.5
     assert registry.get_sample_value("token_checks_total", {"source": "auth_service"}) == 1
+
+
+@pytest.mark.parametrize(
+    ("token", "api_key", "detail"),
+    [
+        (None, None, "Not authenticated"),
+        ("", None, "Not authenticated"),
+        ("é.é.é", None, "Could not validate credentials"),
+        (None, "tm_é", "Invalid API key"),
+    ],
+    ids=["none", "empty", "token-not-ascii", "key-not-ascii"],
+)
+async def test_a_missing_or_non_ascii_credential_is_refused_before_any_check(token, api_key, detail):
+    with pytest.raises(Unauthorized) as refused:
+        await get_credential(token=token, api_key=api_key)
+
+    assert refused.value.detail == detail
