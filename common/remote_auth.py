@@ -211,9 +211,10 @@ class AuthServiceClient:
 
 def _detail_of(response: httpx.Response, fallback: str) -> str:
     try:
-        detail = response.json().get("detail")
+        body = response.json()
     except ValueError:
         return fallback
+    detail = body.get("detail") if isinstance(body, dict) else None
     return detail if isinstance(detail, str) else fallback
 
 

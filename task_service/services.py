@@ -6,7 +6,7 @@ closed before the thread is given back.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import UnaryExpression, func, or_, select
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from common.db import Database, utcnow
 from common.errors import NotFound
 from common.remote_auth import AuthenticatedUser
 from task_service import totals
-from task_service.messaging import OutboxRelay, record_event
+from task_service.messaging import record_event
 from task_service.models import Task, TaskStatus
 from task_service.schemas import TaskCreate, TaskRead, TaskSort, TaskUpdate
 
@@ -52,8 +52,15 @@ class TaskPage:
     total: int
 
 
+class Relay(Protocol):
+    """What the service needs of the outbox relay (`task_service.messaging.OutboxRelay`)."""
+
+    def wake(self) -> None:
+        """Publish the events just committed now, rather than at the next poll."""
+
+
 class TaskService:
-    def __init__(self, database: Database, relay: OutboxRelay) -> None:
+    def __init__(self, database: Database, relay: Relay) -> None:
         self._database = database
         self._relay = relay
 

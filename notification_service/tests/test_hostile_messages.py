@@ -17,12 +17,16 @@ from pathlib import Path
 import pika
 import pytest
 from aiosmtpd.controller import Controller
+from pika.exceptions import ChannelClosedByBroker
 from prometheus_client import CollectorRegistry
+from sqlalchemy import select
 
 from common.db import Database
 from notification_service.consumer import MAX_ATTEMPTS, MAX_MESSAGE_BYTES, EventConsumer
 from notification_service.mailer import Mailer
+from notification_service.models import Notification
 from notification_service.notifier import NotificationLog, Notifier
+from notification_service.schemas import TaskEvent
 from notification_service.tests.events import task_event
 from tests.helpers import HOSTILE_MESSAGES_SMTP_PORT, NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
 
@@ -58,6 +62,18 @@ def database() -> Iterator[Database]:
     database.dispose()
 
 
+def consuming(connection: pika.BlockingConnection, queue: str) -> bool:
+    """Whether the consumer reads `queue`; it takes messages only once all its queues are bound."""
+    probe = connection.channel()
+    try:
+        return probe.queue_declare(queue, passive=True).method.consumer_count > 0
+    except ChannelClosedByBroker:
+        return False
+    finally:
+        if probe.is_open:
+            probe.close()
+
+
 @pytest.fixture
 def start_consumer(database: Database, tmp_path: Path) -> Iterator[Callable[..., RunningConsumer]]:
     started: list[RunningConsumer] = []
@@ -82,7 +98,8 @@ def start_consumer(database: Database, tmp_path: Path) -> Iterator[Callable[...,
             retry_pause_seconds=0.05,
         )
         consumer.start()
-        poll(lambda: consumer.connected)
+        # Connected comes before the queues are declared: a message published then would be lost.
+        poll(lambda: consuming(connection, f"notifications.{name}"))
         running = RunningConsumer(consumer, exchange, live_exchange, dead_letter_queue, live, connection.channel())
         started.append(running)
         return running
@@ -165,6 +182,54 @@ def test_a_message_on_the_live_exchange_that_is_none_is_dropped_and_the_consumer
     [(user_id, _)] = poll(lambda: running.live)
     assert user_id == USER["id"]
     assert running.alive()
+
+
+def test_a_redelivered_event_is_acknowledged_once_recorded_not_dead_lettered(start_consumer):
+    running = start_consumer()
+    twice, after = event(), event()
+
+    running.publish(twice)
+    running.publish(twice)
+    running.publish(after)
+
+    # One consumer thread takes them in order: once `after` is announced, both copies are settled.
+    poll(lambda: len(running.live) == 2)
+    assert [json.loads(notification)["event_id"] for _, notification in running.live] == [
+        twice["event_id"],
+        after["event_id"],
+    ]
+    assert running.dead_letters() == 0
+    assert running.alive()
+
+
+def test_the_notifier_records_an_event_once_and_says_so_for_its_copies(database, tmp_path):
+    # A directory that does not exist yet, two levels down: the log makes it.
+    log = NotificationLog(tmp_path / "logs" / "notifications" / "log.jsonl")
+    notifier = Notifier(database.session_factory, log, None)
+    delivered = TaskEvent.model_validate(event(event_type="task_updated", data={"status": "In Progress"}))
+
+    first, second = notifier.handle(delivered), notifier.handle(delivered)
+
+    assert first is not None and first.event_id == str(delivered.event_id)
+    assert second is None
+    [line] = [json.loads(line) for line in log.path.read_text().splitlines()]
+    assert line.pop("logged_at")
+    assert line == {
+        "event_id": first.event_id,
+        "event_type": "task_updated",
+        "occurred_at": delivered.occurred_at.isoformat(),
+        "user_id": USER["id"],
+        "username": USER["username"],
+        "task_id": 7,
+        "title": "Survives everything",
+        "status": "In Progress",
+        "message": "Task 'Survives everything' was updated (status: In Progress)",
+        "request_id": "-",
+        "trace_id": "-",
+    }
+    with database.session_factory() as session:
+        stored = session.scalars(select(Notification).where(Notification.event_id == first.event_id)).all()
+    assert [notification.id for notification in stored] == [first.id]
 
 
 class AlwaysFailing(Notifier):

@@ -3,6 +3,8 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 
+from task_service.schemas import MAX_SKIP
+
 TASK_FIELDS = {"id", "title", "description", "status", "user_id", "created_at", "updated_at"}
 
 
@@ -176,6 +178,8 @@ def test_list_filters_by_status_and_searches_text(client, alice):
     create(client, alice, title="Write docs", status="Completed")
     create(client, alice, title="Fix bug", description="100% reproducible", status="Pending")
     create(client, alice, title="Review docs", status="Pending")
+    # "100%" read as a LIKE pattern would match these too.
+    create(client, alice, title="Plan 100 days", description="In 100 steps", status="Completed")
 
     pending = client.get("/tasks/", headers=alice["headers"], params={"status": "Pending"})
     docs = client.get("/tasks/", headers=alice["headers"], params={"search": "DOCS"})
@@ -208,8 +212,31 @@ def test_list_sorts(client, alice, sort, expected):
 
 
 @pytest.mark.parametrize(
+    ("params", "count"),
+    [({"skip": 0}, 2), ({"limit": 1}, 1), ({"limit": 100}, 2), ({"skip": MAX_SKIP}, 0)],
+)
+def test_list_takes_the_bounds_of_every_parameter(client, alice, params, count):
+    create(client, alice)
+    create(client, alice)
+
+    response = client.get("/tasks/", headers=alice["headers"], params=params)
+
+    assert response.status_code == 200, response.text
+    assert len(response.json()) == count
+    assert response.headers["x-total-count"] == "2"
+
+
+@pytest.mark.parametrize(
     "params",
-    [{"limit": 101}, {"limit": 0}, {"skip": -1}, {"status": "Done"}, {"sort": "priority"}, {"search": ""}],
+    [
+        {"limit": 101},
+        {"limit": 0},
+        {"skip": -1},
+        {"skip": MAX_SKIP + 1},
+        {"status": "Done"},
+        {"sort": "priority"},
+        {"search": ""},
+    ],
 )
 def test_list_rejects_invalid_parameters_with_422(client, alice, params):
     response = client.get("/tasks/", headers=alice["headers"], params=params)
