@@ -20,6 +20,8 @@ from sqlalchemy import make_url
 from starlette.applications import Starlette
 from starlette.datastructures import State
 
+from common.db import Database
+
 if TYPE_CHECKING:
     # Imported for its type only: importing it warns of httpx's deprecation in Starlette's test client.
     from starlette.testclient import TestClient
@@ -97,6 +99,17 @@ def migrate(service: str, database_url: str) -> None:
     config.attributes["database_url"] = database_url
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
+
+
+@contextmanager
+def migrated_database(service: str, url: str, background_workers: int = 0) -> Iterator[Database]:
+    """`service`'s database at `url`, migrated to its head, as a small `common.db.Database`."""
+    migrate(service, url)
+    database = Database(url, worker_threads=2, background_workers=background_workers, tls_ca_file=None)
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 def start_service(module: str, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:

@@ -28,7 +28,13 @@ from notification_service.models import Notification
 from notification_service.notifier import NotificationLog, Notifier
 from notification_service.schemas import TaskEvent
 from notification_service.tests.events import task_event
-from tests.helpers import HOSTILE_MESSAGES_SMTP_PORT, NOTIFICATION_DATABASE_URL, RABBITMQ_URL, migrate, poll
+from tests.helpers import (
+    HOSTILE_MESSAGES_SMTP_PORT,
+    NOTIFICATION_DATABASE_URL,
+    RABBITMQ_URL,
+    migrated_database,
+    poll,
+)
 
 # Task events name their user by id only here: no auth service is involved.
 USER = {"id": 424242, "username": "mallory", "email": "mallory@example.com"}
@@ -56,10 +62,8 @@ class RunningConsumer:
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[Database]:
-    migrate("notification_service", NOTIFICATION_DATABASE_URL)
-    database = Database(NOTIFICATION_DATABASE_URL, worker_threads=2, background_workers=1, tls_ca_file=None)
-    yield database
-    database.dispose()
+    with migrated_database("notification_service", NOTIFICATION_DATABASE_URL, background_workers=1) as database:
+        yield database
 
 
 def consuming(connection: pika.BlockingConnection, queue: str) -> bool:

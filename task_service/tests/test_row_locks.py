@@ -16,7 +16,7 @@ from common.remote_auth import AuthenticatedUser
 from task_service.models import TaskStatus
 from task_service.schemas import TaskCreate, TaskUpdate
 from task_service.services import TaskService
-from tests.helpers import TASK_DATABASE_URL, migrate
+from tests.helpers import TASK_DATABASE_URL, migrated_database
 
 # MariaDB's answer to NOWAIT on a locked row (and MySQL's, 3572).
 LOCK_REFUSED = {1205, 3572}
@@ -31,10 +31,8 @@ class IdleRelay:
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[Database]:
-    migrate("task_service", TASK_DATABASE_URL)
-    database = Database(TASK_DATABASE_URL, worker_threads=2, background_workers=0, tls_ca_file=None)
-    yield database
-    database.dispose()
+    with migrated_database("task_service", TASK_DATABASE_URL) as database:
+        yield database
 
 
 @pytest.fixture

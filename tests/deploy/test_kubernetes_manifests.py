@@ -688,17 +688,23 @@ def admits_from_monitoring(peer: dict) -> bool:
     )
 
 
-def monitoring_may_reach(workload: str, port: int) -> bool:
-    """Would the ingress policies let any pod of the `monitoring` namespace connect to `workload` on `port`?"""
-    for policy in policies_for(workload, "Ingress"):
-        for rule in policy.get("ingress", []):
-            peers = rule.get("from")
+def allows_monitoring(workload: str, direction: str, port: int) -> bool:
+    """Would `workload`'s policies let a connection on `port` pass between it and any pod of the `monitoring`
+    namespace, `Ingress` (from there) or `Egress` (to there)?"""
+    peers_key = "from" if direction == "Ingress" else "to"
+    for policy in policies_for(workload, direction):
+        for rule in policy.get(direction.lower(), []):
+            peers = rule.get(peers_key)
             ports = rule.get("ports")
             peer_ok = peers is None or any(admits_from_monitoring(peer) for peer in peers)
             port_ok = ports is None or any(resolved_port(workload, p["port"]) == port for p in ports)
             if peer_ok and port_ok:
                 return True
     return False
+
+
+def monitoring_may_reach(workload: str, port: int) -> bool:
+    return allows_monitoring(workload, "Ingress", port)
 
 
 @pytest.mark.parametrize("service", sorted(APP_PORTS))
@@ -721,16 +727,7 @@ OTLP_HTTP_PORT = 4318
 
 
 def may_send_to_monitoring(workload: str, port: int) -> bool:
-    """Would the egress policies let `workload` connect to a pod of the `monitoring` namespace on `port`?"""
-    for policy in policies_for(workload, "Egress"):
-        for rule in policy.get("egress", []):
-            peers = rule.get("to")
-            ports = rule.get("ports")
-            peer_ok = peers is None or any(admits_from_monitoring(peer) for peer in peers)
-            port_ok = ports is None or any(p["port"] == port for p in ports)
-            if peer_ok and port_ok:
-                return True
-    return False
+    return allows_monitoring(workload, "Egress", port)
 
 
 @pytest.mark.parametrize("service", sorted(APP_PORTS))
