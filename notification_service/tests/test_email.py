@@ -1,34 +1,19 @@
 from collections.abc import Iterator
-from email import message_from_bytes
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from notification_service.mailer import Mailer
 from notification_service.main import create_app
 from notification_service.tests.events import task_event
+from notification_service.tests.smtp import Inbox, receiving_mail
 from tests.helpers import EMAIL_SMTP_PORT, app_state, poll
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
 
 
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=EMAIL_SMTP_PORT)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
+    with receiving_mail(EMAIL_SMTP_PORT) as received:
+        yield received
 
 
 def test_with_email_enabled_each_event_is_mailed_to_the_task_owner(settings, user, publish, inbox):
@@ -44,7 +29,7 @@ def test_with_email_enabled_each_event_is_mailed_to_the_task_owner(settings, use
         # Until the consumer has declared its queue, a published event has nowhere to go.
         poll(lambda: app_state(client).consumer.connected)
         publish(task_event(user, task_id=3, title="Mail me"))
-        [message] = poll(lambda: [m for m in inbox.messages if m["To"] == user["email"]])
+        [message] = poll(lambda: [m for _, m in inbox.messages if m["To"] == user["email"]])
 
     assert message["Subject"] == "Task 'Mail me' was created (status: Pending)"
     assert user["username"] in message.get_payload()

@@ -7,16 +7,13 @@ valid event published afterwards is still recorded.
 """
 
 import json
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pika
 import pytest
-from aiosmtpd.controller import Controller
 from pika.exceptions import ChannelClosedByBroker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
@@ -28,6 +25,7 @@ from notification_service.models import Notification
 from notification_service.notifier import NotificationLog, Notifier
 from notification_service.schemas import TaskEvent
 from notification_service.tests.events import task_event
+from notification_service.tests.smtp import Inbox, receiving_mail
 from tests.helpers import (
     HOSTILE_MESSAGES_SMTP_PORT,
     NOTIFICATION_DATABASE_URL,
@@ -258,27 +256,10 @@ def test_an_event_that_keeps_failing_is_retried_a_bounded_number_of_times_then_d
     assert running.alive()
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            # The default policy unfolds long headers, which the mailer may fold over lines as SMTP allows.
-            self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=HOSTILE_MESSAGES_SMTP_PORT)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
+    with receiving_mail(HOSTILE_MESSAGES_SMTP_PORT) as received:
+        yield received
 
 
 def mailer() -> Mailer:
