@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import Counter
 from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.routing import Route
 
 from api_gateway.config import Settings
 from api_gateway.hsts import HSTSMiddleware
@@ -18,6 +18,7 @@ from api_gateway.security_headers import CorsFromSettings, SecurityHeadersMiddle
 from common.api_docs import install_api_docs
 from common.http import health_response, install_http_conventions
 from common.logging import configure_logging
+from common.metrics import LabelledRoute
 from common.telemetry import FASTAPI_TELEMETRY, flush_traces, start_tracing
 
 SERVICE_NAME = "api_gateway"
@@ -182,17 +183,11 @@ def _add_forwarding_routes(app: FastAPI, service: str, prefix: str) -> None:
     # Plain Starlette routes: the proxy needs none of FastAPI's dependency solving or response
     # validation, which would otherwise run on every forwarded request.
     for path in (prefix, prefix + "/{path:path}"):
-        app.router.routes.append(_LabelledRoute(path, forward, methods=FORWARDED_METHODS, include_in_schema=False))
+        app.router.routes.append(_ForwardedRoute(path, forward, methods=FORWARDED_METHODS, include_in_schema=False))
 
 
-class _LabelledRoute(Route):
-    """A plain route that, as FastAPI's do, tells the metrics which route template it matched."""
-
-    def matches(self, scope):
-        match, child_scope = super().matches(scope)
-        if match != Match.NONE:
-            child_scope["route"] = self
-        return match, child_scope
+class _ForwardedRoute(LabelledRoute, Route):
+    """A plain route, labelled in the metrics by its template (`/tasks/{path:path}`)."""
 
 
 app = create_app()

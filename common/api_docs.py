@@ -14,7 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.routing import Match, Mount, Route
+from starlette.routing import Mount, Route
+
+from common.metrics import LabelledRoute
 
 # swagger/ (swagger-ui-bundle.js, swagger-ui.css), redoc/ (redoc.standalone.js, logo-mini.svg),
 # fastapi/ (favicon.png), each with its licence.
@@ -87,11 +89,5 @@ def install_api_docs(app: FastAPI, openapi_url: str = "/openapi.json", title: st
     )
 
 
-class _AssetsMount(Mount):
-    """A mount that names itself as the matched route, so the metrics count /docs/assets once, not per file."""
-
-    def matches(self, scope):
-        match, child_scope = super().matches(scope)
-        if match != Match.NONE:
-            child_scope["route"] = self
-        return match, child_scope
+class _AssetsMount(LabelledRoute, Mount):
+    """Counted by the metrics as /docs/assets, once, not per file."""

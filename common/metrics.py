@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -43,6 +44,17 @@ class MetricsMiddleware:
             template = _route_template(scope)
             self.requests.labels(scope["method"], template, str(status)).inc()
             self.latency.labels(scope["method"], template).observe(time.perf_counter() - started)
+
+
+class LabelledRoute(BaseRoute):
+    """Mixed into a plain Starlette route or mount: it names itself as the matched route, as FastAPI's
+    routes do, so the metrics label requests by its path template (a mount's files count once)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match != Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
 
 
 def _route_template(scope: Scope) -> str:
