@@ -3,6 +3,8 @@ Dockerfiles and .dockerignore."""
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,3 +84,14 @@ def command_text(arguments: str) -> str:
 def dockerignore_patterns() -> list[str]:
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith(("#", "!"))]
+
+
+def assert_matches_compose_specification(path: Path) -> None:
+    """`path` is valid against the Compose specification's JSON schema (check-jsonschema's copy)."""
+    check_jsonschema = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run(
+        [str(check_jsonschema), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

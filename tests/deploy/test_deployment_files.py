@@ -6,7 +6,6 @@ import os
 import re
 import stat
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tests.deploy.files import (
     ROOT,
     UVICORN_OPTIONS,
     VARIABLE,
+    assert_matches_compose_specification,
     command_text,
     dockerfile_instructions,
     dockerignore_patterns,
@@ -79,13 +79,7 @@ DEFAULT_ENVIRONMENT = {
 
 
 def test_compose_file_matches_the_compose_specification():
-    check_jsonschema = Path(sys.executable).parent / "check-jsonschema"
-    result = subprocess.run(
-        [str(check_jsonschema), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_matches_compose_specification(COMPOSE_FILE)
 
 
 def test_the_original_services_keep_their_container_names(compose, services):
@@ -393,13 +387,7 @@ def run_make_secrets(directory: Path) -> subprocess.CompletedProcess:
 
 
 def test_production_file_matches_the_compose_specification():
-    check_jsonschema = Path(sys.executable).parent / "check-jsonschema"
-    result = subprocess.run(
-        [str(check_jsonschema), "--builtin-schema", "vendor.compose-spec", str(PRODUCTION_FILE)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_matches_compose_specification(PRODUCTION_FILE)
 
 
 def test_production_overrides_only_existing_services_and_declares_its_secrets(services, production):

@@ -1,8 +1,6 @@
 """docker-compose.https.yml (the gateway over HTTPS with a mounted certificate), checked statically."""
 
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from tests.deploy.files import (
     ROOT,
     UVICORN_OPTIONS,
     VARIABLE,
+    assert_matches_compose_specification,
     dockerfile_instructions,
     dockerignore_patterns,
     environment,
@@ -42,13 +41,7 @@ def https() -> dict:
 
 
 def test_the_override_matches_the_compose_specification():
-    check_jsonschema = Path(sys.executable).parent / "check-jsonschema"
-    result = subprocess.run(
-        [str(check_jsonschema), "--builtin-schema", "vendor.compose-spec", str(HTTPS_FILE)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_matches_compose_specification(HTTPS_FILE)
 
 
 def test_every_variable_has_a_default_and_is_documented():
