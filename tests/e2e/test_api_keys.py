@@ -1,10 +1,9 @@
 """API keys on the two-replica stack, through the gateway: a machine client's life, and its end everywhere at once."""
 
-import threading
-
 import httpx
 
 from tests.e2e.stack import Stack
+from tests.e2e.streams import StreamListener
 from tests.helpers import poll, register_and_login, token_checks
 
 
@@ -86,28 +85,17 @@ def test_a_stream_opened_with_a_key_ends_once_the_key_is_deleted(stack: Stack):
     gateway = stack.url("gateway")
     owner = register_and_login(gateway, "keystream")
     created = httpx.post(f"{gateway}/auth/api-keys", headers=owner["headers"], json={"name": "listener"}).json()
-    lines: list[str] = []
-    connected = threading.Event()
-
-    def listen() -> None:
-        headers = {"X-API-Key": created["key"]}
-        with httpx.stream("GET", f"{gateway}/notifications/stream", headers=headers, timeout=20) as sse:
-            for line in sse.iter_lines():
-                connected.set()
-                lines.append(line)
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert connected.wait(10)
+    listener = StreamListener(f"{gateway}/notifications/stream", {"X-API-Key": created["key"]})
+    assert listener.connected.wait(10)
     httpx.post(f"{gateway}/tasks/", headers=owner["headers"], json={"title": "Heard"}).raise_for_status()
-    assert poll(lambda: any("Heard" in line for line in lines))
+    assert poll(lambda: any("Heard" in line for line in listener.lines))
 
     assert httpx.delete(f"{gateway}/auth/api-keys/{created['id']}", headers=owner["headers"]).status_code == 204
     # The owner's token still works: its notification reaches the stream, whose key is now deleted.
     httpx.post(f"{gateway}/tasks/", headers=owner["headers"], json={"title": "Too late"}).raise_for_status()
-    listener.join(15)
+    listener.thread.join(15)
 
-    assert not listener.is_alive()
-    assert "event: unauthorized" in lines
-    assert 'data: {"detail": "Invalid API key"}' in lines
-    assert not any("Too late" in line for line in lines)
+    assert not listener.thread.is_alive()
+    assert "event: unauthorized" in listener.lines
+    assert 'data: {"detail": "Invalid API key"}' in listener.lines
+    assert not any("Too late" in line for line in listener.lines)

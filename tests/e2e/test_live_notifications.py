@@ -1,12 +1,11 @@
 import json
 import signal
-import threading
 import time
-from contextlib import suppress
 
 import httpx
 
 from tests.e2e.stack import Stack
+from tests.e2e.streams import StreamListener
 from tests.helpers import (
     E2E_SPARE_NOTIFICATION_PORT,
     NOTIFICATION_DATABASE_URL,
@@ -30,29 +29,21 @@ def open_streams(stack: Stack) -> int:
 def test_a_new_task_reaches_the_owners_open_stream_through_the_gateway(stack: Stack):
     gateway = stack.url("gateway")
     owner = register_and_login(stack.url("auth"), "streamer")
-    received: list[dict] = []
-    connected = threading.Event()
-
-    def listen() -> None:
-        timeout = httpx.Timeout(20, connect=5)
-        with httpx.stream("GET", f"{gateway}/notifications/stream", headers=owner["headers"], timeout=timeout) as sse:
-            assert sse.headers["content-type"].startswith("text/event-stream")
-            for line in sse.iter_lines():
-                if line == ": connected":
-                    connected.set()
-                if line.startswith("data: "):
-                    received.append(json.loads(line.removeprefix("data: ")))
-                    return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert connected.wait(10)
+    listener = StreamListener(
+        f"{gateway}/notifications/stream",
+        owner["headers"],
+        timeout=httpx.Timeout(20, connect=5),
+        until=lambda line: line.startswith("data: "),
+    )
+    assert listener.connected.wait(10)
+    assert listener.content_type is not None and listener.content_type.startswith("text/event-stream")
     assert open_streams(stack) == 1
     other = register_and_login(stack.url("auth"), "bystander")
     httpx.post(f"{gateway}/tasks/", headers=other["headers"], json={"title": "Not yours"}).raise_for_status()
     task = httpx.post(f"{gateway}/tasks/", headers=owner["headers"], json={"title": "Live"}).json()
-    listener.join(20)
+    listener.thread.join(20)
 
+    received = [json.loads(line.removeprefix("data: ")) for line in listener.lines if line.startswith("data: ")]
     assert [(n["event_type"], n["task_id"], n["title"]) for n in received] == [("task_created", task["id"], "Live")]
     listed = httpx.get(f"{gateway}/notifications/", headers=owner["headers"]).json()
     assert received[0] == listed[0]
@@ -69,19 +60,9 @@ def test_a_stream_needs_a_valid_token(stack: Stack):
 def test_a_stream_ends_once_its_token_is_signed_out(stack: Stack):
     gateway = stack.url("gateway")
     owner = register_and_login(stack.url("auth"), "leaver")
-    lines: list[str] = []
-    connected = threading.Event()
-
-    def listen() -> None:
-        # No Accept header: the gateway must still keep a stream open without a read timeout.
-        with httpx.stream("GET", f"{gateway}/notifications/stream", headers=owner["headers"], timeout=20) as sse:
-            for line in sse.iter_lines():
-                connected.set()
-                lines.append(line)
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert connected.wait(10)
+    # No Accept header: the gateway must still keep a stream open without a read timeout.
+    listener = StreamListener(f"{gateway}/notifications/stream", owner["headers"])
+    assert listener.connected.wait(10)
     second_login = httpx.post(
         f"{gateway}/auth/login", data={"username": owner["username"], "password": owner["password"]}
     ).json()["access_token"]
@@ -90,11 +71,11 @@ def test_a_stream_ends_once_its_token_is_signed_out(stack: Stack):
     httpx.post(
         f"{gateway}/tasks/", headers={"Authorization": f"Bearer {second_login}"}, json={"title": "Too late"}
     ).raise_for_status()
-    listener.join(15)
+    listener.thread.join(15)
 
-    assert not listener.is_alive()
-    assert "event: unauthorized" in lines
-    assert not any("Too late" in line for line in lines)
+    assert not listener.thread.is_alive()
+    assert "event: unauthorized" in listener.lines
+    assert not any("Too late" in line for line in listener.lines)
 
 
 def test_a_service_with_open_streams_still_stops_promptly(stack: Stack, tmp_path):
@@ -107,20 +88,8 @@ def test_a_service_with_open_streams_still_stops_promptly(stack: Stack, tmp_path
     }
     service = RunningService("notification_service.main", E2E_SPARE_NOTIFICATION_PORT, env).wait_until_healthy()
     owner = register_and_login(stack.url("auth"), "stopper")
-    opened = threading.Event()
-
-    def listen() -> None:
-        with (
-            suppress(httpx.HTTPError),
-            httpx.stream(
-                "GET", f"{service.base_url}/notifications/stream", headers=owner["headers"], timeout=60
-            ) as sse,
-        ):
-            for _ in sse.iter_lines():
-                opened.set()
-
-    threading.Thread(target=listen, daemon=True).start()
-    assert opened.wait(10)
+    listener = StreamListener(f"{service.base_url}/notifications/stream", owner["headers"], timeout=60)
+    assert listener.connected.wait(10)
 
     started = time.monotonic()
     service.process.send_signal(signal.SIGTERM)
