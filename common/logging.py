@@ -12,7 +12,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] [%(request_id)s] [%(trace_id)
 
 
 class TraceIdLogFilter(logging.Filter):
-    """The current trace's id on every record (`-` outside a trace, or while tracing is off)."""
+    """The current trace's id on every record (`-` outside any trace)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.trace_id = trace_id_of_current_span()

@@ -8,10 +8,12 @@ make no spans at all.
 
 Server spans come from FastAPI itself (`FastAPI(telemetry=...)`), which also honours a caller's
 `traceparent`. The services add client spans to their HTTP calls (`common.http_client`), database
-spans, and a producer and a consumer span around each event (`inject_into` / `extract_from` carry
-the context in the AMQP headers, and the outbox row keeps it until the relay publishes).
+spans (`common.db`), and a producer and a consumer span around each event (`current_trace_context`
+and `context_from` carry the context in the AMQP headers, and the outbox row keeps it until the
+relay publishes).
 """
 
+import functools
 import os
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
@@ -137,12 +139,13 @@ def sampled_ratio(environ: Mapping[str, str] = os.environ) -> float:
     value = environ.get("OTEL_TRACES_SAMPLER_ARG", "").strip()
     if not value:
         return 1.0
+    refused = ValueError(f"OTEL_TRACES_SAMPLER_ARG={value!r}: give the share of traces to keep, from 0 to 1")
     try:
         ratio = float(value)
     except ValueError:
-        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG={value!r}: give the share of traces to keep, from 0 to 1") from None
+        raise refused from None
     if not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG={value!r}: give the share of traces to keep, from 0 to 1")
+        raise refused
     return ratio
 
 
@@ -157,7 +160,10 @@ def flush_traces() -> None:
         provider.force_flush()
 
 
+@functools.cache
 def tracer() -> trace.Tracer:
+    """The services' own tracer (events, statements), made once: before the provider is installed it is
+    OpenTelemetry's proxy, which hands over to the provider once there is one."""
     return trace.get_tracer(TRACER_NAME)
 
 
