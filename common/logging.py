@@ -3,6 +3,7 @@ import logging
 import sys
 import traceback
 from datetime import UTC, datetime
+from typing import TextIO
 
 from common.request_id import RequestIdLogFilter
 from common.telemetry import trace_id_of_current_span
@@ -76,15 +77,19 @@ def describe_exception(exc: BaseException, limit: int = 300) -> str:
     return f"{type(exc).__name__}{where}: {message}"
 
 
-def configure_logging(level: str, log_format: str) -> None:
-    """Send the service's own log records to stdout, where `docker logs` reads them.
-
-    `log_format` is `text` (one readable line per record) or `json` (one JSON object per line).
-    """
-    handler = logging.StreamHandler(sys.stdout)
+def log_handler(stream: TextIO, log_format: str) -> logging.Handler:
+    """Records to `stream` as `text` (one readable line each) or `json` (one JSON object per line),
+    each with its request and trace ids."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if log_format == "json" else OneLineFormatter(LOG_FORMAT))
     handler.addFilter(RequestIdLogFilter())
     handler.addFilter(TraceIdLogFilter())
+    return handler
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    """Send the service's own log records to stdout, where `docker logs` reads them (see `log_handler`)."""
+    handler = log_handler(sys.stdout, log_format)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

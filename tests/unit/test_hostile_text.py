@@ -13,8 +13,7 @@ from auth_service.schemas import PasswordChange, UserCreate
 from auth_service.security import PasswordHasher
 from common.config import ServiceSettings
 from common.http import install_http_conventions
-from common.logging import LOG_FORMAT, OneLineFormatter, TraceIdLogFilter, describe_exception
-from common.request_id import RequestIdLogFilter
+from common.logging import describe_exception, log_handler
 from common.text import header_safe, one_line
 from notification_service.schemas import TaskEventData
 from task_service.schemas import TaskCreate, TaskUpdate
@@ -35,10 +34,7 @@ def test_header_safe_leaves_one_line_of_text():
 
 def log_output(message: str, *args, exc_info=None) -> str:
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(OneLineFormatter(LOG_FORMAT))
-    handler.addFilter(RequestIdLogFilter())
-    handler.addFilter(TraceIdLogFilter())
+    handler = log_handler(stream, "text")
     logger = logging.getLogger("tests.one_line")
     logger.addHandler(handler)
     logger.propagate = False

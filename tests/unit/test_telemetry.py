@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ParentBased
 from opentelemetry.trace import SpanKind, Tracer, format_span_id, format_trace_id
 
-from common.logging import JsonFormatter, TraceIdLogFilter
-from common.request_id import RequestIdLogFilter, current_request_id
+from common.logging import log_handler
+from common.request_id import current_request_id
 from common.telemetry import (
     NO_TRACE,
     EntryPointSampler,
@@ -151,10 +151,7 @@ def test_a_message_without_usable_trace_headers_starts_no_trace(tracer: Tracer, 
 @pytest.fixture
 def json_log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdLogFilter())
-    handler.addFilter(TraceIdLogFilter())
+    handler = log_handler(stream, "json")
     logger = logging.getLogger("tests.json_log")
     logger.addHandler(handler)
     logger.propagate = False
